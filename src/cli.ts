@@ -1,1 +1,193 @@
-console.log("cli")
+/**
+ * The terminal peer: the same core as the extension, for people without VS Code and for tests.
+ *   node dist/cli.js --port P [--host H] [--advertise IP] [--name N] [--data DIR] [--json]
+ * With --json: one command per stdin line, one JSON event per stdout line.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { parseArgs } from 'node:util';
+import { defaultAdvertisedIp, isValidPort } from './core/address';
+import { ChatMessage } from './core/chatTypes';
+import { PeerChatError } from './core/errors';
+import { defaultName, nameProblem } from './core/names';
+import { PeerNode, PeerResult } from './core/peerNode';
+import { FileStore } from './core/store';
+
+const USAGE = `usage: peerchat --port P [--host H] [--advertise IP] [--name N] [--data DIR] [--json]
+
+commands:
+  /send HOST:PORT text     send a message to one peer
+  /broadcast text          send to every known peer (plain text does the same)
+  /connect HOST:PORT       greet a peer and mark it connected
+  /connectall              greet every known peer
+  /disconnect HOST:PORT    tell a peer you leave (exit) and stop treating it as connected
+  /peers                   list peers
+  /prune                   PING every peer, remove those that do not answer
+  /history [N]             show the last N messages
+  /quit                    say exit to connected peers and leave`;
+
+type CliEvent = { type: string } & Record<string, unknown>;
+
+function main(): void {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string', default: '0.0.0.0' },
+        advertise: { type: 'string' },
+        name: { type: 'string' },
+        data: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (err) {
+    fail(`${(err as Error).message}\n${USAGE}`);
+  }
+  if (args.help) {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  const port = Number(args.port);
+  if (args.port === undefined || !(isValidPort(port) || port === 0)) fail(`--port must be a number from 1 to 65535\n${USAGE}`);
+  const name = args.name ?? defaultName();
+  const why = nameProblem(name);
+  if (why) fail(`--name "${name}": ${why}`);
+  const json = args.json === true;
+  const dataDir = args.data ?? path.join(os.homedir(), '.peerchat', String(port));
+
+  const out = (e: CliEvent, human: string) => {
+    if (json) process.stdout.write(JSON.stringify(e) + '\n');
+    else if (human) process.stdout.write(human + '\n');
+  };
+  const error = (message: string) => out({ type: 'error', message }, `! ${message}`);
+
+  const store = new FileStore(dataDir, 10_000, (msg) => error(msg));
+  const node = new PeerNode({
+    host: args.host ?? '0.0.0.0',
+    port,
+    name,
+    advertisedIp: args.advertise ?? defaultAdvertisedIp(),
+    inactiveAfterSeconds: 0,
+    store,
+  });
+
+  node.on('status', (s) => {
+    if (s.state === 'listening') out({ type: 'listening', address: node.address, bind: s.address }, `PeerChat ${node.name} listening on ${s.address}; peers reach you at ${node.address}. /help for commands.`);
+    else if (s.state === 'error') out({ type: 'error', message: s.reason, code: s.code }, `! ${s.reason}`);
+  });
+  node.on('message', (m: ChatMessage) => {
+    if (m.direction === 'in') out({ type: 'message', from: m.peer, name: m.name, text: m.text, id: m.id, ts: m.ts }, `[${time(m.ts)}] ${m.name} (${m.peer}): ${m.text}`);
+    else if (m.direction === 'system') out({ type: 'system', text: m.text, peer: m.peer }, `* ${m.text}`);
+  });
+  node.on('log', (level, text) => {
+    if (level === 'warn' || level === 'error') out({ type: 'log', level, text }, json ? '' : `  (${text})`);
+  });
+
+  const sent = (r: PeerResult) => out({ type: 'sent', to: r.peer, ok: r.ok, ...(r.error ? { error: r.error } : {}), acked: !!r.acked }, r.ok ? `  sent to ${r.peer}` : `! not sent to ${r.peer}: ${r.error}`);
+  const peers = () =>
+    out(
+      { type: 'peers', peers: node.peerViews() },
+      node.peerViews().length ? node.peerViews().map((p) => `  ${p.state.padEnd(9)} ${p.name} ${p.address}${p.lastError ? `  (${p.lastError})` : ''}`).join('\n') : '  no peers yet',
+    );
+
+  let quitting = false;
+  const quit = async () => {
+    if (quitting) return;
+    quitting = true;
+    await node.shutdown();
+    out({ type: 'bye' }, 'bye');
+    process.exit(0);
+  };
+
+  const handle = async (line: string) => {
+    const input = line.trim();
+    if (!input) return;
+    const [cmd, ...rest] = input.split(' ');
+    const arg = rest.join(' ');
+    const firstArg = rest[0] ?? '';
+    const afterFirst = rest.slice(1).join(' ');
+    try {
+      switch (input.startsWith('/') ? cmd.toLowerCase() : '/broadcast-plain') {
+        case '/send':
+          sent((await node.send(firstArg, afterFirst)).result);
+          break;
+        case '/broadcast': {
+          const { results } = await node.broadcast(arg);
+          if (results.length === 0) error('no peers to broadcast to yet');
+          results.forEach(sent);
+          break;
+        }
+        case '/broadcast-plain': {
+          const { results } = await node.broadcast(input);
+          if (results.length === 0) error('no peers to broadcast to yet');
+          results.forEach(sent);
+          break;
+        }
+        case '/connect':
+          sent(await node.connect(firstArg));
+          break;
+        case '/connectall':
+          (await node.connectAll()).forEach(sent);
+          break;
+        case '/disconnect':
+          sent(await node.disconnect(firstArg, true));
+          break;
+        case '/peers':
+          peers();
+          break;
+        case '/prune': {
+          const r = await node.pruneInactive(true);
+          out({ type: 'pruned', probed: r.probed, removed: r.inactive }, `  probed ${r.probed}, removed ${r.inactive.length}`);
+          break;
+        }
+        case '/history': {
+          const n = Number(firstArg) || 20;
+          for (const m of node.getHistory().slice(-n)) out({ type: 'history', message: m }, `[${time(m.ts)}] ${m.direction === 'system' ? '*' : m.name}: ${m.text}`);
+          break;
+        }
+        case '/help':
+          out({ type: 'help', text: USAGE }, USAGE);
+          break;
+        case '/quit':
+        case '/exit':
+          await quit();
+          break;
+        default:
+          error(`unknown command ${cmd}: /help lists them`);
+      }
+    } catch (err) {
+      error(err instanceof PeerChatError ? err.message : String((err as Error)?.message ?? err));
+    }
+  };
+
+  // Commands run one after another, in the order typed.
+  let chain = Promise.resolve();
+  const rl = readline.createInterface({ input: process.stdin, terminal: !json && process.stdin.isTTY });
+  rl.on('line', (line) => {
+    chain = chain.then(() => handle(line));
+  });
+  rl.on('close', () => {
+    chain = chain.then(quit);
+  });
+  process.on('SIGINT', () => void quit());
+  process.on('SIGTERM', () => void quit());
+
+  node.start().catch((err: PeerChatError) => {
+    if (err.code === 'ERR_PORT_IN_USE') error(`${err.message}: pick another --port`);
+    process.exit(2);
+  });
+}
+
+function time(ts: number): string {
+  return new Date(ts).toTimeString().slice(0, 5);
+}
+
+function fail(msg: string): never {
+  process.stderr.write(msg + '\n');
+  process.exit(2);
+}
+
+main();

@@ -1,0 +1,213 @@
+/**
+ * Classic TCP transport: a listener that turns each incoming connection into one byte payload,
+ * and a sender that writes one payload per connection. No peer semantics here.
+ */
+import * as net from 'node:net';
+import { normalizeIp } from '../address';
+import { describeSocketError, PeerChatError } from '../errors';
+import { Limits } from '../limits';
+
+export interface IncomingPayload {
+  remoteIp: string;
+  remotePort: number;
+  bytes: Buffer;
+}
+
+export interface ListenerHooks {
+  onPayload(p: IncomingPayload): void;
+  /** A connection dropped for a reason worth logging (too big, idle, over a count limit). */
+  onDrop(remote: string, reason: string): void;
+}
+
+/** Accepts classic connections within the limits; one bad connection never affects another. */
+export class ClassicListener {
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly perIp = new Map<string, number>();
+
+  constructor(
+    private readonly limits: Limits,
+    private readonly hooks: ListenerHooks,
+  ) {}
+
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  /** Listens; resolves with the bound port. Errors carry the address and a plain reason. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer((s) => this.accept(s));
+      server.maxConnections = this.limits.maxIncomingConnections;
+      const onError = (err: NodeJS.ErrnoException) => {
+        server.close();
+        const where = `${host}:${port}`;
+        const code = err.code === 'EADDRINUSE' ? 'ERR_PORT_IN_USE' : 'ERR_LISTEN';
+        reject(new PeerChatError(code, `could not listen on ${where}: ${describeSocketError(err)}`, err));
+      };
+      server.once('error', onError);
+      // A large backlog so that bursts of one-connection-per-message senders are not dropped.
+      server.listen({ host, port, backlog: 1024, exclusive: true }, () => {
+        server.off('error', onError);
+        server.on('error', () => {
+          /* after listening, errors are per connection and handled there */
+        });
+        this.server = server;
+        resolve((server.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    this.perIp.clear();
+    if (!server) return Promise.resolve();
+    return new Promise((resolve) => server.close(() => resolve()));
+  }
+
+  private accept(socket: net.Socket): void {
+    const ip = normalizeIp(socket.remoteAddress);
+    const remote = `${ip}:${socket.remotePort ?? 0}`;
+    socket.on('error', () => {
+      /* a reset after the data arrived is normal for classroom senders */
+    });
+    const count = (this.perIp.get(ip) ?? 0) + 1;
+    if (count > this.limits.maxIncomingPerAddress) {
+      this.hooks.onDrop(remote, `more than ${this.limits.maxIncomingPerAddress} simultaneous connections from ${ip}`);
+      socket.destroy();
+      return;
+    }
+    this.perIp.set(ip, count);
+    this.sockets.add(socket);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      this.sockets.delete(socket);
+      const left = (this.perIp.get(ip) ?? 1) - 1;
+      if (left <= 0) this.perIp.delete(ip);
+      else this.perIp.set(ip, left);
+    };
+    socket.setTimeout(this.limits.incomingIdleMs, () => {
+      this.hooks.onDrop(remote, `idle for ${this.limits.incomingIdleMs / 1000} s after ${size} bytes`);
+      finish();
+      socket.destroy();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > this.limits.maxIncomingBytes) {
+        this.hooks.onDrop(remote, `sent more than ${this.limits.maxIncomingBytes} bytes`);
+        finish();
+        socket.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    socket.on('end', () => {
+      if (done) return;
+      finish();
+      socket.end();
+      if (size === 0) return; // a bare connect-and-close is a liveness probe, not a message
+      this.hooks.onPayload({ remoteIp: ip, remotePort: socket.remotePort ?? 0, bytes: Buffer.concat(chunks, size) });
+    });
+    socket.on('close', finish);
+  }
+}
+
+export interface SendResult {
+  ok: boolean;
+  /** Why it failed, in plain words with the address. */
+  error?: string;
+  /** Whatever the receiver wrote back before closing (acknowledging senders), if anything. */
+  reply?: string;
+}
+
+export interface SendOptions {
+  timeoutMs: number;
+  /** How long to wait for a reply after the write before closing our side. */
+  replyWaitMs: number;
+  retries: number;
+  retryBaseMs: number;
+}
+
+/** One connection, one write, half-close, read any reply briefly. Never throws. */
+export function sendOnce(host: string, port: number, payload: Buffer, opt: SendOptions): Promise<SendResult & { retryable?: boolean }> {
+  return new Promise((resolve) => {
+    let written = false;
+    let settled = false;
+    let reply = '';
+    let replyTimer: NodeJS.Timeout | undefined;
+    const socket = net.connect({ host, port });
+    const settle = (r: SendResult & { retryable?: boolean }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(replyTimer);
+      socket.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => {
+      settle(written ? { ok: true } : { ok: false, error: `sending to ${host}:${port} timed out after ${opt.timeoutMs} ms` });
+    }, opt.timeoutMs);
+    socket.setNoDelay(true);
+    socket.on('connect', () => {
+      socket.end(payload, () => {
+        written = true;
+        replyTimer = setTimeout(() => settle({ ok: true, reply: reply || undefined }), opt.replyWaitMs);
+      });
+    });
+    socket.on('data', (d: Buffer) => {
+      if (reply.length < 4096) reply += d.toString('utf8');
+    });
+    socket.on('close', () => {
+      if (written) settle({ ok: true, reply: reply || undefined });
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (written) {
+        settle({ ok: true, reply: reply || undefined });
+        return;
+      }
+      settle({
+        ok: false,
+        error: `could not send to ${host}:${port}: ${describeSocketError(err)}`,
+        retryable: err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET',
+      });
+    });
+  });
+}
+
+/** sendOnce with retries on refused/reset connections: classroom listeners use listen(5). */
+export async function sendWithRetry(host: string, port: number, payload: Buffer, opt: SendOptions): Promise<SendResult> {
+  let last: SendResult & { retryable?: boolean } = { ok: false, error: 'not sent' };
+  for (let attempt = 0; attempt <= opt.retries; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, opt.retryBaseMs * 2 ** (attempt - 1)));
+    last = await sendOnce(host, port, payload, opt);
+    if (last.ok || !last.retryable) break;
+  }
+  return { ok: last.ok, error: last.error, reply: last.reply };
+}
+
+/**
+ * Runs tasks for one key one after another (one connection at a time to a classic peer),
+ * tasks for different keys in parallel.
+ */
+export class KeyedQueue {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    const next = prev.then(task, task);
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
+}

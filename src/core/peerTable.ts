@@ -1,0 +1,136 @@
+import { EventEmitter } from 'node:events';
+import { addressKey, PeerAddress } from './address';
+import { sanitizePeerName } from './names';
+
+/**
+ * connected: we greeted it or it greeted us; known: it wrote to us or we learned it;
+ * inactive: a probe or send failed; gone: it said exit.
+ */
+export type PeerState = 'connected' | 'known' | 'inactive' | 'gone';
+
+/** How the peer came to be in the table. */
+export type PeerSource = 'message' | 'connect' | 'settings' | 'restored';
+
+export interface PeerRecord {
+  /** "IP:PORT" of its listening address: the table key. */
+  address: string;
+  host: string;
+  port: number;
+  name: string;
+  state: PeerState;
+  /** Epoch ms of the last thing it sent us, or undefined when it never did. */
+  lastSeen?: number;
+  lastError?: string;
+  source: PeerSource;
+}
+
+/** What persists of a peer: state comes back as known (nobody is connected after a restart). */
+export type StoredPeer = Pick<PeerRecord, 'address' | 'host' | 'port' | 'name' | 'lastSeen' | 'source'> & {
+  lastError?: string;
+};
+
+export interface PeerTableEvents {
+  changed: [];
+}
+
+/** The node's single source of truth on peers, keyed by listening address. */
+export class PeerTable extends EventEmitter<PeerTableEvents> {
+  private readonly peers = new Map<string, PeerRecord>();
+
+  constructor(private readonly maxPeers = 1000) {
+    super();
+  }
+
+  get size(): number {
+    return this.peers.size;
+  }
+
+  get(address: string): PeerRecord | undefined {
+    return this.peers.get(address);
+  }
+
+  list(): PeerRecord[] {
+    return [...this.peers.values()].sort((a, b) => a.name.localeCompare(b.name) || a.address.localeCompare(b.address));
+  }
+
+  /** Adds the peer or updates what is given; returns the record. */
+  upsert(addr: PeerAddress, patch: Partial<Omit<PeerRecord, 'address' | 'host' | 'port'>>): PeerRecord {
+    const key = addressKey(addr);
+    let rec = this.peers.get(key);
+    if (!rec) {
+      rec = {
+        address: key,
+        host: addr.host,
+        port: addr.port,
+        name: addr.host,
+        state: 'known',
+        source: patch.source ?? 'message',
+      };
+      this.peers.set(key, rec);
+      this.evict();
+    }
+    if (patch.name !== undefined) rec.name = sanitizePeerName(patch.name);
+    if (patch.state !== undefined) rec.state = patch.state;
+    if (patch.lastSeen !== undefined) rec.lastSeen = patch.lastSeen;
+    if ('lastError' in patch) rec.lastError = patch.lastError;
+    this.emit('changed');
+    return rec;
+  }
+
+  setState(address: string, state: PeerState, lastError?: string): void {
+    const rec = this.peers.get(address);
+    if (!rec) return;
+    rec.state = state;
+    if (lastError !== undefined) rec.lastError = lastError;
+    this.emit('changed');
+  }
+
+  remove(address: string): boolean {
+    const had = this.peers.delete(address);
+    if (had) this.emit('changed');
+    return had;
+  }
+
+  toStored(): StoredPeer[] {
+    return this.list().map(({ address, host, port, name, lastSeen, lastError, source }) => ({
+      address,
+      host,
+      port,
+      name,
+      lastSeen,
+      lastError,
+      source,
+    }));
+  }
+
+  /** Loads peers from storage as known; invalid entries are skipped. */
+  restore(stored: unknown): void {
+    if (!Array.isArray(stored)) return;
+    for (const s of stored as Partial<StoredPeer>[]) {
+      if (!s || typeof s.host !== 'string' || typeof s.port !== 'number') continue;
+      if (this.peers.has(addressKey({ host: s.host, port: s.port }))) continue;
+      this.upsert(
+        { host: s.host, port: s.port },
+        {
+          name: typeof s.name === 'string' ? s.name : s.host,
+          state: 'known',
+          lastSeen: typeof s.lastSeen === 'number' ? s.lastSeen : undefined,
+          lastError: typeof s.lastError === 'string' ? s.lastError : undefined,
+          source: 'restored',
+        },
+      );
+    }
+  }
+
+  /** Past the cap, forget the peers seen longest ago (never-seen first), but never connected ones. */
+  private evict(): void {
+    if (this.peers.size <= this.maxPeers) return;
+    const victims = [...this.peers.values()]
+      .filter((p) => p.state !== 'connected')
+      .sort((a, b) => (a.lastSeen ?? 0) - (b.lastSeen ?? 0));
+    for (const v of victims) {
+      if (this.peers.size <= this.maxPeers) break;
+      this.peers.delete(v.address);
+    }
+  }
+}
