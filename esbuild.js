@@ -36,7 +36,14 @@ async function main() {
   ]);
 }
 
-main().catch((err) => {
+main()
+  .then(() => {
+    // Codicons for the webview, shipped inside dist/ (node_modules never ships).
+    const fs = require('fs');
+    fs.mkdirSync('dist/codicons', { recursive: true });
+    for (const f of ['codicon.css', 'codicon.ttf']) fs.copyFileSync(require.resolve(`@vscode/codicons/dist/${f}`), `dist/codicons/${f}`);
+  })
+  .catch((err) => {
   console.error(err);
   process.exit(1);
 });

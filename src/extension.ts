@@ -1,25 +1,207 @@
+/** Composition root: builds the node, the views and the commands; everything goes into subscriptions. */
+import * as net from 'node:net';
 import * as vscode from 'vscode';
+import { registerCommands } from './commands';
+import { PeerChatConfig, readConfig, SECTION } from './config';
+import { ChatMessage, EVERYONE } from './core/chatTypes';
+import { PeerChatError } from './core/errors';
+import { PeerNode } from './core/peerNode';
+import { FileStore } from './core/store';
+import { createLog, writeLog } from './log';
+import { StatusBar } from './statusBar';
+import { ChatViewProvider } from './views/chatView';
+import { PeersTreeProvider } from './views/peersTree';
 
-// Temporary skeleton: replaced by the full composition root.
-export function activate(context: vscode.ExtensionContext): void {
-  const tree: vscode.TreeDataProvider<string> = {
-    getChildren: () => [],
-    getTreeItem: (e) => new vscode.TreeItem(e),
-  };
-  context.subscriptions.push(vscode.window.registerTreeDataProvider('peerchat.peers', tree));
-  context.subscriptions.push(
-    vscode.window.registerWebviewViewProvider('peerchat.chat', {
-      resolveWebviewView(view) {
-        view.webview.html = '<!DOCTYPE html><html><body><p id="hello">PeerChat</p></body></html>';
-      },
-    }),
-  );
-  context.subscriptions.push(
-    vscode.commands.registerCommand('peerchat.copyMyAddress', async () => {
-      await vscode.env.clipboard.writeText('127.0.0.1:47100');
-      void vscode.window.showInformationMessage('Copied 127.0.0.1:47100');
-    }),
-  );
+/** What activate() returns: lets integration tests reach the live node and views. */
+export interface PeerChatApi {
+  node: PeerNode;
+  chatView: ChatViewProvider;
+  peersTree: PeersTreeProvider;
+  /** Resolves once the node has started (or failed to). */
+  started: Promise<void>;
 }
 
-export function deactivate(): void {}
+let current: { node: PeerNode } | undefined;
+
+export function activate(context: vscode.ExtensionContext): PeerChatApi {
+  const log = createLog();
+  context.subscriptions.push(log);
+  let config = readConfig();
+  if (config.nameProblem) void vscode.window.showWarningMessage(`PeerChat: ${config.nameProblem}`);
+
+  const storageDir = (context.storageUri ?? context.globalStorageUri).fsPath;
+  const store = new FileStore(storageDir, 10_000, (msg) => log.error(msg));
+  const node = new PeerNode({
+    host: config.host,
+    port: config.port,
+    name: config.name,
+    advertisedIp: config.advertisedIp,
+    inactiveAfterSeconds: config.inactiveAfterSeconds,
+    store,
+  });
+  current = { node };
+  node.on('log', (level, text) => writeLog(log, level, text));
+
+  const statusBar = new StatusBar(node);
+  const peersTree = new PeersTreeProvider(node);
+  const treeView = vscode.window.createTreeView('peerchat.peers', { treeDataProvider: peersTree, showCollapseAll: false });
+  treeView.description = peersTree.describeSelf();
+  context.subscriptions.push(statusBar, peersTree, treeView);
+
+  const showChat = (conversation?: string) => chatView.show(conversation);
+  const send = async (conversation: string, text: string) => {
+    try {
+      if (conversation === EVERYONE) await node.broadcast(text);
+      else await node.send(conversation, text);
+    } catch (err) {
+      void vscode.window.showErrorMessage(`PeerChat: ${(err as Error).message}`);
+    }
+  };
+  const chatView = new ChatViewProvider(
+    context.extensionUri,
+    node,
+    {
+      send,
+      retry: async (id) => {
+        try {
+          await node.retry(id);
+        } catch (err) {
+          void vscode.window.showErrorMessage(`PeerChat: ${(err as Error).message}`);
+        }
+      },
+      command: (name) => void vscode.commands.executeCommand(name === 'connect' ? 'peerchat.connect' : 'peerchat.copyMyAddress'),
+    },
+    log,
+  );
+  context.subscriptions.push(chatView, vscode.window.registerWebviewViewProvider(ChatViewProvider.viewId, chatView));
+
+  const notifier = new MessageNotifier(chatView, () => config);
+  node.on('message', (m) => {
+    chatView.pushMessage(m);
+    notifier.onMessage(m);
+  });
+  node.on('peers', () => {
+    peersTree.refresh();
+    statusBar.update();
+    chatView.pushPeers();
+  });
+  node.on('status', () => {
+    statusBar.update();
+    treeView.description = peersTree.describeSelf();
+    chatView.pushSelf();
+  });
+
+  const startNode = async () => {
+    try {
+      await node.start();
+    } catch (err) {
+      await offerAnotherPort(err, config);
+      return;
+    }
+    for (const p of config.knownPeers) void node.connect(p).catch((e: Error) => log.warn(`knownPeers: ${e.message}`));
+  };
+
+  context.subscriptions.push(...registerCommands({ node, config: () => config, showChat, startNode, log }));
+
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration(async (e) => {
+      if (!e.affectsConfiguration(SECTION)) return;
+      config = readConfig();
+      if (config.nameProblem) void vscode.window.showWarningMessage(`PeerChat: ${config.nameProblem}`);
+      try {
+        await node.reconfigure({
+          host: config.host,
+          port: config.port,
+          name: config.name,
+          advertisedIp: config.advertisedIp,
+          inactiveAfterSeconds: config.inactiveAfterSeconds,
+        });
+      } catch (err) {
+        await offerAnotherPort(err, config);
+      }
+      treeView.description = peersTree.describeSelf();
+      statusBar.update();
+      chatView.pushSelf();
+    }),
+  );
+
+  const started = config.autoStart ? startNode() : Promise.resolve();
+  return { node, chatView, peersTree, started };
+}
+
+/** Says exit to connected peers (bounded), stops listening and saves everything. */
+export async function deactivate(): Promise<void> {
+  const c = current;
+  current = undefined;
+  await c?.node.shutdown();
+}
+
+/** A port in use: say so plainly and offer a free port nearby. */
+async function offerAnotherPort(err: unknown, config: PeerChatConfig): Promise<void> {
+  const e = err as PeerChatError;
+  if (e?.code !== 'ERR_PORT_IN_USE') {
+    void vscode.window.showErrorMessage(`PeerChat: ${e?.message ?? String(err)}`);
+    return;
+  }
+  const free = await findFreePort(config.host, config.port + 1);
+  const use = free ? `Use Port ${free}` : undefined;
+  const choice = await vscode.window.showErrorMessage(
+    `PeerChat: ${e.message}. Another program (or another VS Code window) uses it.`,
+    ...(use ? [use] : []),
+    'Open Settings',
+  );
+  if (choice === use && free) {
+    const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    await vscode.workspace.getConfiguration(SECTION).update('port', free, target);
+  } else if (choice === 'Open Settings') {
+    await vscode.commands.executeCommand('workbench.action.openSettings', 'peerchat.port');
+  }
+}
+
+function findFreePort(host: string, from: number): Promise<number | undefined> {
+  const tryPort = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen({ host, port, exclusive: true }, () => s.close(() => resolve(true)));
+    });
+  return (async () => {
+    for (let p = from; p < from + 50 && p <= 65535; p++) if (await tryPort(p)) return p;
+    return undefined;
+  })();
+}
+
+/** One notification at a time for messages that arrive while the chat is hidden. */
+class MessageNotifier {
+  private showing = false;
+  private missed = 0;
+
+  constructor(
+    private readonly chat: ChatViewProvider,
+    private readonly config: () => PeerChatConfig,
+  ) {}
+
+  onMessage(m: ChatMessage): void {
+    if (m.direction !== 'in' || !this.config().notifications) return;
+    if (this.chat.isVisible && this.chat.viewing !== null) return;
+    if (this.showing) {
+      this.missed++;
+      return;
+    }
+    this.showing = true;
+    const text = m.text.length > 120 ? `${m.text.slice(0, 120)}…` : m.text;
+    void vscode.window
+      .showInformationMessage(`PeerChat — ${m.name}: ${text.replace(/\s+/g, ' ')}`, 'Open Chat')
+      .then((choice) => {
+        this.showing = false;
+        if (choice) void this.chat.show(m.conversation);
+        if (this.missed > 0) {
+          const n = this.missed;
+          this.missed = 0;
+          void vscode.window.showInformationMessage(`PeerChat: ${n} more message${n === 1 ? '' : 's'} arrived.`, 'Open Chat').then((c) => {
+            if (c) void this.chat.show();
+          });
+        }
+      });
+  }
+}

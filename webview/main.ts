@@ -1,1 +1,245 @@
-export {};
+/** Chat webview entry: talks to the host only through typed, validated messages. */
+import { isHostToWebview, type HostToWebview, type WebviewToHost, MAX_COMPOSER_TEXT } from '../src/protocol/webviewMessages';
+import { el, renderMessage, renderSelf } from './render';
+import { ChatModel, EVERYONE, type PersistedState } from './state';
+
+interface VsCodeApi {
+  postMessage(msg: WebviewToHost): void;
+  getState(): unknown;
+  setState(s: PersistedState): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+/** How many messages of a conversation are in the DOM at first; "Show earlier" adds more. */
+const PAGE = 300;
+
+const vscode = acquireVsCodeApi();
+const saved = vscode.getState() as Partial<PersistedState> | undefined;
+const model = new ChatModel({
+  conversation: typeof saved?.conversation === 'string' ? saved.conversation : EVERYONE,
+  drafts: typeof saved?.drafts === 'object' && saved.drafts ? saved.drafts : {},
+  lastRead: typeof saved?.lastRead === 'object' && saved.lastRead ? saved.lastRead : {},
+});
+
+const $ = (id: string) => document.getElementById(id) as HTMLElement;
+const selfEl = $('self');
+const tabsEl = $('tabs');
+const logEl = $('log');
+const input = $('input') as HTMLTextAreaElement;
+const form = $('composer') as HTMLFormElement;
+
+let shown = PAGE;
+let stickToBottom = true;
+let scheduled = false;
+let needFullLog = true;
+const pendingAppend: string[] = [];
+
+function post(msg: WebviewToHost): void {
+  vscode.postMessage(msg);
+}
+
+function persist(): void {
+  vscode.setState(model.persisted);
+}
+
+function current(): string {
+  return model.persisted.conversation;
+}
+
+function visible(): boolean {
+  return document.visibilityState === 'visible';
+}
+
+/** Renders on the next frame, at most once per frame, however many messages arrived. */
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  requestAnimationFrame(() => {
+    scheduled = false;
+    render();
+  });
+}
+
+function render(): void {
+  renderSelf(selfEl, model.self);
+  if (visible()) model.markRead(current());
+  renderTabs();
+  if (needFullLog) renderLog();
+  else appendPending();
+  pendingAppend.length = 0;
+  needFullLog = false;
+  input.placeholder = `Message ${model.title(current())} (Enter to send, Shift+Enter for a new line)`;
+  persist();
+}
+
+function renderTabs(): void {
+  const frag = document.createDocumentFragment();
+  for (const c of model.conversations()) {
+    const tab = el('button', `tab${c === current() ? ' active' : ''}`);
+    tab.type = 'button';
+    tab.setAttribute('role', 'tab');
+    tab.setAttribute('aria-selected', String(c === current()));
+    tab.dataset.conversation = c;
+    const peer = model.peers.get(c);
+    if (peer) tab.append(el('span', `dot dot-${peer.state}`));
+    tab.append(el('span', 'label', model.title(c)));
+    tab.title = c === EVERYONE ? 'Broadcasts and everything you receive' : `${model.title(c)} — ${c}${peer ? ` (${peer.state})` : ''}`;
+    const n = c === current() && visible() ? 0 : model.unread(c);
+    if (n > 0) tab.append(el('span', 'badge', n > 99 ? '99+' : String(n)));
+    tab.addEventListener('click', () => select(c));
+    frag.append(tab);
+  }
+  tabsEl.replaceChildren(frag);
+}
+
+function renderLog(): void {
+  const msgs = model.messagesOf(current());
+  const frag = document.createDocumentFragment();
+  if (msgs.length > shown) {
+    const more = el('button', 'more', `Show earlier messages (${msgs.length - shown} more)`);
+    more.type = 'button';
+    more.addEventListener('click', () => {
+      shown += PAGE;
+      needFullLog = true;
+      const prevHeight = logEl.scrollHeight;
+      render();
+      logEl.scrollTop = logEl.scrollHeight - prevHeight;
+    });
+    frag.append(more);
+  }
+  if (msgs.length === 0) {
+    const empty = el('div', 'empty');
+    empty.append(el('p', '', current() === EVERYONE ? 'No messages yet.' : `No messages with ${model.title(current())} yet.`));
+    if (current() === EVERYONE) {
+      const connect = el('button', 'link', 'Connect to a peer…');
+      connect.type = 'button';
+      connect.addEventListener('click', () => post({ type: 'command', command: 'connect' }));
+      const copy = el('button', 'link', 'Copy my address');
+      copy.type = 'button';
+      copy.addEventListener('click', () => post({ type: 'command', command: 'copyMyAddress' }));
+      empty.append(connect, copy);
+    }
+    frag.append(empty);
+  }
+  const showPeer = current() === EVERYONE;
+  for (const m of msgs.slice(-shown)) frag.append(renderMessage(m, showPeer, retry));
+  logEl.replaceChildren(frag);
+  if (stickToBottom) logEl.scrollTop = logEl.scrollHeight;
+}
+
+/** Appends new messages and replaces changed ones without rebuilding the whole log. */
+function appendPending(): void {
+  if (pendingAppend.length === 0) return;
+  const showPeer = current() === EVERYONE;
+  const empty = logEl.querySelector('.empty');
+  for (const id of pendingAppend) {
+    const m = model.all().find((x) => x.id === id);
+    if (!m || !ChatModel.belongs(m, current())) continue;
+    empty?.remove();
+    const node = renderMessage(m, showPeer, retry);
+    const existing = logEl.querySelector(`[data-id="${CSS.escape(id)}"]`);
+    if (existing) existing.replaceWith(node);
+    else logEl.append(node);
+  }
+  // Keep the DOM bounded while a burst streams in.
+  while (logEl.querySelectorAll('.msg').length > shown + PAGE) logEl.querySelector('.msg')?.remove();
+  if (stickToBottom) logEl.scrollTop = logEl.scrollHeight;
+}
+
+function select(c: string): void {
+  if (c === current()) return;
+  model.persisted.drafts[current()] = input.value;
+  model.persisted.conversation = c;
+  input.value = model.persisted.drafts[c] ?? '';
+  shown = PAGE;
+  stickToBottom = true;
+  needFullLog = true;
+  post({ type: 'viewing', conversation: c });
+  schedule();
+  input.focus();
+}
+
+function retry(id: string): void {
+  post({ type: 'retry', id });
+}
+
+function send(): void {
+  const text = input.value;
+  if (text.trim() === '') return;
+  if (text.length > MAX_COMPOSER_TEXT) {
+    input.setCustomValidity(`At most ${MAX_COMPOSER_TEXT} characters`);
+    input.reportValidity();
+    return;
+  }
+  input.setCustomValidity('');
+  post({ type: 'send', conversation: current(), text });
+  input.value = '';
+  model.persisted.drafts[current()] = '';
+  stickToBottom = true;
+  persist();
+}
+
+function onHost(msg: HostToWebview): void {
+  switch (msg.type) {
+    case 'init':
+      model.self = msg.self;
+      model.peers = new Map(msg.peers.map((p) => [p.address, p]));
+      model.reset(msg.messages);
+      if (msg.focus) model.persisted.conversation = msg.focus;
+      needFullLog = true;
+      break;
+    case 'messages':
+      for (const m of msg.messages) {
+        model.upsert(m);
+        pendingAppend.push(m.id);
+      }
+      break;
+    case 'peers':
+      model.peers = new Map(msg.peers.map((p) => [p.address, p]));
+      break;
+    case 'self':
+      model.self = msg.self;
+      break;
+    case 'focus':
+      select(msg.conversation);
+      return;
+    default: {
+      const never: never = msg;
+      void never;
+    }
+  }
+  schedule();
+}
+
+window.addEventListener('message', (e: MessageEvent) => {
+  if (isHostToWebview(e.data)) onHost(e.data);
+});
+
+form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  send();
+});
+
+input.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    send();
+  }
+});
+
+input.addEventListener('input', () => {
+  model.persisted.drafts[current()] = input.value;
+});
+
+logEl.addEventListener('scroll', () => {
+  stickToBottom = logEl.scrollHeight - logEl.scrollTop - logEl.clientHeight < 30;
+});
+
+document.addEventListener('visibilitychange', () => {
+  post({ type: 'viewing', conversation: visible() ? current() : null });
+  schedule();
+});
+
+input.value = model.persisted.drafts[current()] ?? '';
+post({ type: 'ready' });
+post({ type: 'viewing', conversation: visible() ? current() : null });

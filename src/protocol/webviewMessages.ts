@@ -1,0 +1,96 @@
+/**
+ * Every message between the extension host and the chat webview, both directions, with runtime
+ * guards: neither side trusts what it receives. Type-only imports, so the webview bundle stays free
+ * of Node code.
+ */
+import type { ChatMessage, PeerView, SelfInfo } from '../core/chatTypes';
+
+export type { ChatMessage, PeerView, SelfInfo };
+
+export type HostToWebview =
+  /** Full state: sent after `ready` and whenever the webview is re-created. */
+  | { type: 'init'; self: SelfInfo; peers: PeerView[]; messages: ChatMessage[]; focus?: string }
+  /** New or changed messages (same id replaces), batched. */
+  | { type: 'messages'; messages: ChatMessage[] }
+  | { type: 'peers'; peers: PeerView[] }
+  | { type: 'self'; self: SelfInfo }
+  /** Show this conversation (from "Send Message…" on a peer row). */
+  | { type: 'focus'; conversation: string };
+
+export type WebviewToHost =
+  | { type: 'ready' }
+  | { type: 'send'; conversation: string; text: string }
+  | { type: 'retry'; id: string }
+  /** The user is looking at this conversation (read receipts, notifications). */
+  | { type: 'viewing'; conversation: string | null }
+  | { type: 'command'; command: 'connect' | 'copyMyAddress' };
+
+/** Longest text the webview may hand to the host in one message. */
+export const MAX_COMPOSER_TEXT = 64 * 1024;
+
+const isStr = (v: unknown, max = 1024): v is string => typeof v === 'string' && v.length <= max;
+
+/** Validates what the webview posts; anything else is ignored by the host. */
+export function isWebviewToHost(v: unknown): v is WebviewToHost {
+  if (typeof v !== 'object' || v === null) return false;
+  const m = v as Record<string, unknown>;
+  switch (m.type) {
+    case 'ready':
+      return true;
+    case 'send':
+      return isStr(m.conversation, 300) && isStr(m.text, MAX_COMPOSER_TEXT);
+    case 'retry':
+      return isStr(m.id, 100);
+    case 'viewing':
+      return m.conversation === null || isStr(m.conversation, 300);
+    case 'command':
+      return m.command === 'connect' || m.command === 'copyMyAddress';
+    default:
+      return false;
+  }
+}
+
+function isMessage(v: unknown): v is ChatMessage {
+  if (typeof v !== 'object' || v === null) return false;
+  const m = v as Record<string, unknown>;
+  return (
+    typeof m.id === 'string' &&
+    typeof m.conversation === 'string' &&
+    (m.direction === 'in' || m.direction === 'out' || m.direction === 'system') &&
+    typeof m.name === 'string' &&
+    typeof m.text === 'string' &&
+    typeof m.ts === 'number'
+  );
+}
+
+function isPeer(v: unknown): v is PeerView {
+  if (typeof v !== 'object' || v === null) return false;
+  const p = v as Record<string, unknown>;
+  return typeof p.address === 'string' && typeof p.name === 'string' && typeof p.state === 'string';
+}
+
+function isSelf(v: unknown): v is SelfInfo {
+  if (typeof v !== 'object' || v === null) return false;
+  const s = v as Record<string, unknown>;
+  return typeof s.name === 'string' && typeof s.address === 'string' && typeof s.status === 'object' && s.status !== null;
+}
+
+/** Validates what the host posts, in the webview. */
+export function isHostToWebview(v: unknown): v is HostToWebview {
+  if (typeof v !== 'object' || v === null) return false;
+  const m = v as Record<string, unknown>;
+  switch (m.type) {
+    case 'init':
+      return isSelf(m.self) && Array.isArray(m.peers) && m.peers.every(isPeer) && Array.isArray(m.messages) && m.messages.every(isMessage);
+    case 'messages':
+      return Array.isArray(m.messages) && m.messages.every(isMessage);
+    case 'peers':
+      return Array.isArray(m.peers) && m.peers.every(isPeer);
+    case 'self':
+      return isSelf(m.self);
+    case 'focus':
+      return typeof m.conversation === 'string';
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { ChatMessage } from '../core/chatTypes';
+import { PeerNode } from '../core/peerNode';
+import { HostToWebview, isWebviewToHost, WebviewToHost } from '../protocol/webviewMessages';
+import { buildChatHtml } from './webviewHtml';
+
+export interface ChatViewHandlers {
+  send(conversation: string, text: string): Promise<void>;
+  retry(id: string): Promise<void>;
+  command(name: 'connect' | 'copyMyAddress'): void;
+}
+
+/**
+ * The Chat webview: waits for the webview's `ready`, then sends the full state; afterwards
+ * batches message updates (one post per ~30 ms however many arrive).
+ */
+export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
+  static readonly viewId = 'peerchat.chat';
+  private view: vscode.WebviewView | undefined;
+  private ready = false;
+  private pendingFocus: string | undefined;
+  private batch = new Map<string, ChatMessage>();
+  private batchTimer: NodeJS.Timeout | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  /** The conversation the user is looking at, or null when the view is hidden. */
+  viewing: string | null = null;
+  private readonly readyEmitter = new vscode.EventEmitter<void>();
+  /** Fires each time the webview has (re)loaded and received its state: for tests and focus. */
+  readonly onDidBecomeReady = this.readyEmitter.event;
+  /** Every message the webview posted, validated: for tests. */
+  private readonly receivedEmitter = new vscode.EventEmitter<WebviewToHost>();
+  readonly onDidReceive = this.receivedEmitter.event;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly node: PeerNode,
+    private readonly handlers: ChatViewHandlers,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  get isVisible(): boolean {
+    return !!this.view?.visible;
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    this.ready = false;
+    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
+    view.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
+    view.webview.html = buildChatHtml({
+      cspSource: view.webview.cspSource,
+      nonce: randomBytes(16).toString('base64'),
+      scriptUri: view.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
+      styleUri: view.webview.asWebviewUri(vscode.Uri.joinPath(media, 'chat.css')).toString(),
+      codiconUri: view.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'codicons', 'codicon.css')).toString(),
+    });
+    const subs: vscode.Disposable[] = [];
+    subs.push(view.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)));
+    subs.push(
+      view.onDidChangeVisibility(() => {
+        if (!view.visible) this.viewing = null;
+      }),
+    );
+    view.onDidDispose(() => {
+      subs.forEach((d) => d.dispose());
+      if (this.view === view) {
+        this.view = undefined;
+        this.ready = false;
+        this.viewing = null;
+      }
+    });
+  }
+
+  /** Reveals the view and shows one conversation. */
+  async show(conversation?: string): Promise<void> {
+    if (conversation) this.pendingFocus = conversation;
+    await vscode.commands.executeCommand(`${ChatViewProvider.viewId}.focus`);
+    if (this.ready && conversation) {
+      this.post({ type: 'focus', conversation });
+      this.pendingFocus = undefined;
+    }
+  }
+
+  /** Queues a new or changed message for the webview. */
+  pushMessage(m: ChatMessage): void {
+    if (!this.ready) return; // the full state goes out on ready
+    this.batch.set(m.id, { ...m });
+    if (!this.batchTimer) this.batchTimer = setTimeout(() => this.flush(), 30);
+  }
+
+  pushPeers(): void {
+    if (this.ready) this.post({ type: 'peers', peers: this.node.peerViews() });
+  }
+
+  pushSelf(): void {
+    if (this.ready) this.post({ type: 'self', self: this.node.self() });
+  }
+
+  private flush(): void {
+    this.batchTimer = undefined;
+    if (!this.ready || this.batch.size === 0) return;
+    const messages = [...this.batch.values()];
+    this.batch.clear();
+    this.post({ type: 'messages', messages });
+  }
+
+  private post(msg: HostToWebview): void {
+    void this.view?.webview.postMessage(msg);
+  }
+
+  private onMessage(raw: unknown): void {
+    if (!isWebviewToHost(raw)) {
+      this.log.warn(`chat view sent an invalid message: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      return;
+    }
+    const m = raw;
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        this.batch.clear();
+        this.post({ type: 'init', self: this.node.self(), peers: this.node.peerViews(), messages: this.node.getHistory(), focus: this.pendingFocus });
+        this.pendingFocus = undefined;
+        this.readyEmitter.fire();
+        break;
+      case 'send':
+        void this.handlers.send(m.conversation, m.text);
+        break;
+      case 'retry':
+        void this.handlers.retry(m.id);
+        break;
+      case 'viewing':
+        this.viewing = m.conversation;
+        break;
+      case 'command':
+        this.handlers.command(m.command);
+        break;
+      default: {
+        const never: never = m;
+        void never;
+      }
+    }
+    this.receivedEmitter.fire(m);
+  }
+
+  dispose(): void {
+    clearTimeout(this.batchTimer);
+    this.readyEmitter.dispose();
+    this.receivedEmitter.dispose();
+    this.disposables.forEach((d) => d.dispose());
+  }
+}

@@ -1,0 +1,65 @@
+import * as vscode from 'vscode';
+import { PeerView } from '../core/chatTypes';
+import { PeerNode } from '../core/peerNode';
+
+const ICONS: Record<PeerView['state'], [string, string]> = {
+  connected: ['pass-filled', 'testing.iconPassed'],
+  known: ['circle-filled', 'charts.blue'],
+  inactive: ['circle-outline', 'charts.yellow'],
+  gone: ['circle-slash', 'disabledForeground'],
+};
+
+function ago(ts: number | undefined): string {
+  if (!ts) return 'never';
+  const s = Math.round((Date.now() - ts) / 1000);
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  return new Date(ts).toLocaleString();
+}
+
+/** The Peers view: one row per peer; the view's description shows who you are. */
+export class PeersTreeProvider implements vscode.TreeDataProvider<PeerView>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<PeerView | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private pending: NodeJS.Timeout | undefined;
+
+  constructor(private readonly node: PeerNode) {}
+
+  /** Coalesces bursts of peer changes into one refresh. */
+  refresh(): void {
+    if (this.pending) return;
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      this.changed.fire(undefined);
+    }, 50);
+  }
+
+  getChildren(element?: PeerView): PeerView[] {
+    return element ? [] : this.node.peerViews();
+  }
+
+  getTreeItem(p: PeerView): vscode.TreeItem {
+    const item = new vscode.TreeItem(p.name, vscode.TreeItemCollapsibleState.None);
+    item.id = p.address;
+    item.description = `${p.address} · ${p.state}`;
+    const [icon, color] = ICONS[p.state];
+    item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
+    // A plain string: a peer's name must never become markdown or a command link.
+    item.tooltip = `${p.name} — ${p.address}\nState: ${p.state}\nLast seen: ${ago(p.lastSeen)}${p.lastError ? `\nLast error: ${p.lastError}` : ''}`;
+    item.contextValue = `peer.${p.state}`;
+    item.command = { command: 'peerchat.openConversation', title: 'Open Conversation', arguments: [p.address] };
+    return item;
+  }
+
+  /** `name @ IP:PORT · listening` for the view's description. */
+  describeSelf(): string {
+    const s = this.node.status;
+    const state = s.state === 'error' ? (s.code === 'ERR_PORT_IN_USE' ? 'port in use' : 'error') : s.state;
+    return `${this.node.name} @ ${this.node.address} · ${state}`;
+  }
+
+  dispose(): void {
+    clearTimeout(this.pending);
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,76 @@
+/** DOM building for the chat. Peer text only ever goes through textContent: never parsed as HTML. */
+import type { ChatMessage, SelfInfo } from '../src/protocol/webviewMessages';
+
+export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function icon(name: string): HTMLElement {
+  return el('i', `codicon codicon-${name}`);
+}
+
+export function formatTime(ts: number): string {
+  const d = new Date(ts);
+  const now = new Date();
+  const hm = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return d.toDateString() === now.toDateString() ? hm : `${d.toLocaleDateString()} ${hm}`;
+}
+
+const STATE_LABEL: Record<string, [string, string]> = {
+  sending: ['loading codicon-modifier-spin', 'sending'],
+  sent: ['check', 'sent'],
+  acked: ['check-all', 'acknowledged'],
+  failed: ['error', 'failed'],
+};
+
+export function renderMessage(m: ChatMessage, showPeer: boolean, onRetry: (id: string) => void): HTMLElement {
+  if (m.direction === 'system') {
+    const row = el('div', 'msg system');
+    row.dataset.id = m.id;
+    row.append(icon('info'), el('span', 'text', m.text), el('time', 'time', formatTime(m.ts)));
+    return row;
+  }
+  const row = el('div', `msg ${m.direction}`);
+  row.dataset.id = m.id;
+  const head = el('div', 'head');
+  const who = m.direction === 'out' ? 'You' : m.name;
+  head.append(el('span', 'name', who));
+  if (showPeer && m.peer) head.append(el('span', 'peer', m.direction === 'out' ? `→ ${m.peer}` : m.peer));
+  if (m.direction === 'out' && !m.peer) head.append(el('span', 'peer', '→ everyone'));
+  head.append(el('time', 'time', formatTime(m.ts)));
+  row.append(head, el('div', 'text', m.text));
+  if (m.direction === 'out' && m.state) {
+    const [ic, label] = STATE_LABEL[m.state] ?? ['question', m.state];
+    const st = el('div', `state state-${m.state}`);
+    st.title = m.error ?? label;
+    st.append(icon(ic), el('span', '', label));
+    if (m.state === 'failed') {
+      if (m.error) st.append(el('span', 'error', `: ${m.error}`));
+      const retry = el('button', 'retry', 'Retry');
+      retry.type = 'button';
+      retry.addEventListener('click', () => onRetry(m.id));
+      st.append(retry);
+    } else if (m.error) {
+      st.append(el('span', 'error', ` (${m.error})`));
+    }
+    row.append(st);
+  }
+  return row;
+}
+
+export function renderSelf(host: HTMLElement, self: SelfInfo | undefined): void {
+  host.replaceChildren();
+  if (!self) return;
+  const s = self.status;
+  const dot = el('span', `dot dot-${s.state}`);
+  const who = el('span', 'who', `${self.name} @ ${self.address}`);
+  let what = '';
+  if (s.state === 'listening') what = 'listening';
+  else if (s.state === 'starting') what = 'starting…';
+  else if (s.state === 'stopped') what = 'stopped';
+  else what = s.reason;
+  host.append(dot, who, el('span', `status status-${s.state}`, what));
+}
