@@ -67,12 +67,12 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
         source: patch.source ?? 'message',
       };
       this.peers.set(key, rec);
-      this.evict();
     }
     if (patch.name !== undefined) rec.name = sanitizePeerName(patch.name);
     if (patch.state !== undefined) rec.state = patch.state;
     if (patch.lastSeen !== undefined) rec.lastSeen = patch.lastSeen;
     if ('lastError' in patch) rec.lastError = patch.lastError;
+    this.evict(key);
     this.emit('changed');
     return rec;
   }
@@ -123,10 +123,10 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
   }
 
   /** Past the cap, forget the peers seen longest ago (never-seen first), but never connected ones. */
-  private evict(): void {
+  private evict(keep: string): void {
     if (this.peers.size <= this.maxPeers) return;
     const victims = [...this.peers.values()]
-      .filter((p) => p.state !== 'connected')
+      .filter((p) => p.state !== 'connected' && p.address !== keep)
       .sort((a, b) => (a.lastSeen ?? 0) - (b.lastSeen ?? 0));
     for (const v of victims) {
       if (this.peers.size <= this.maxPeers) break;
