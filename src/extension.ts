@@ -19,13 +19,26 @@ export interface PeerChatApi {
   peersTree: PeersTreeProvider;
   /** Resolves once the node has started (or failed to). */
   started: Promise<void>;
+  /** Where history and peers are kept. */
+  storageDir: string;
+  /**
+   * Runs deactivate then activate again in this extension host (everything disposed and rebuilt,
+   * files re-read): what a window reload does to PeerChat, without killing the test runner.
+   */
+  reload(): Promise<PeerChatApi>;
 }
 
-let current: { node: PeerNode } | undefined;
+let current: { node: PeerNode; disposables: vscode.Disposable[] } | undefined;
 
 export function activate(context: vscode.ExtensionContext): PeerChatApi {
+  const disposables: vscode.Disposable[] = [];
+  context.subscriptions.push({ dispose: () => disposables.forEach((d) => d.dispose()) });
+  return activateInto(context, disposables);
+}
+
+function activateInto(context: vscode.ExtensionContext, subscriptions: vscode.Disposable[]): PeerChatApi {
   const log = createLog();
-  context.subscriptions.push(log);
+  subscriptions.push(log);
   let config = readConfig();
   if (config.nameProblem) void vscode.window.showWarningMessage(`PeerChat: ${config.nameProblem}`);
 
@@ -39,14 +52,14 @@ export function activate(context: vscode.ExtensionContext): PeerChatApi {
     inactiveAfterSeconds: config.inactiveAfterSeconds,
     store,
   });
-  current = { node };
+  current = { node, disposables: subscriptions };
   node.on('log', (level, text) => writeLog(log, level, text));
 
   const statusBar = new StatusBar(node);
   const peersTree = new PeersTreeProvider(node);
   const treeView = vscode.window.createTreeView('peerchat.peers', { treeDataProvider: peersTree, showCollapseAll: false });
   treeView.description = peersTree.describeSelf();
-  context.subscriptions.push(statusBar, peersTree, treeView);
+  subscriptions.push(statusBar, peersTree, treeView);
 
   const showChat = (conversation?: string) => chatView.show(conversation);
   const send = async (conversation: string, text: string) => {
@@ -73,7 +86,7 @@ export function activate(context: vscode.ExtensionContext): PeerChatApi {
     },
     log,
   );
-  context.subscriptions.push(chatView, vscode.window.registerWebviewViewProvider(ChatViewProvider.viewId, chatView));
+  subscriptions.push(chatView, vscode.window.registerWebviewViewProvider(ChatViewProvider.viewId, chatView));
 
   const notifier = new MessageNotifier(chatView, () => config);
   node.on('message', (m) => {
@@ -101,9 +114,9 @@ export function activate(context: vscode.ExtensionContext): PeerChatApi {
     for (const p of config.knownPeers) void node.connect(p).catch((e: Error) => log.warn(`knownPeers: ${e.message}`));
   };
 
-  context.subscriptions.push(...registerCommands({ node, config: () => config, showChat, startNode, log }));
+  subscriptions.push(...registerCommands({ node, config: () => config, showChat, startNode, log }));
 
-  context.subscriptions.push(
+  subscriptions.push(
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (!e.affectsConfiguration(SECTION)) return;
       config = readConfig();
@@ -126,14 +139,23 @@ export function activate(context: vscode.ExtensionContext): PeerChatApi {
   );
 
   const started = config.autoStart ? startNode() : Promise.resolve();
-  return { node, chatView, peersTree, started };
+  const reload = async () => {
+    await deactivate();
+    const fresh: vscode.Disposable[] = [];
+    context.subscriptions.push({ dispose: () => fresh.forEach((d) => d.dispose()) });
+    return activateInto(context, fresh);
+  };
+  return { node, chatView, peersTree, started, storageDir, reload };
 }
 
-/** Says exit to connected peers (bounded), stops listening and saves everything. */
+/** Says exit to connected peers (bounded), stops listening, saves everything, disposes the views. */
 export async function deactivate(): Promise<void> {
   const c = current;
   current = undefined;
-  await c?.node.shutdown();
+  if (!c) return;
+  await c.node.shutdown();
+  c.disposables.forEach((d) => d.dispose());
+  c.disposables.length = 0;
 }
 
 /** A port in use: say so plainly and offer a free port nearby. */

@@ -1,0 +1,183 @@
+// The chat in the real extension host: commands change the peer table, the tree shows it,
+// settings changes move the listener, history survives a deactivate/activate cycle.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { PeerChatApi } from '../../src/extension';
+import { testEnv } from './support/testEnv';
+
+const HOST = '127.0.0.1';
+
+async function api(): Promise<PeerChatApi> {
+  const ext = vscode.extensions.getExtension<PeerChatApi>('peerchat.peerchat');
+  assert.ok(ext, 'extension not installed');
+  const a = (ext.isActive ? ext.exports : await ext.activate()) as PeerChatApi;
+  await a.started;
+  return current ?? a;
+}
+let current: PeerChatApi | undefined;
+
+/** A classic peer: one message per connection, as the classroom programs read them. */
+async function classicPeer(): Promise<{ port: number; address: string; next(ms?: number): Promise<string>; close(): void }> {
+  const got: string[] = [];
+  const waiters: ((s: string) => void)[] = [];
+  const server = net.createServer((s) => {
+    const chunks: Buffer[] = [];
+    s.on('data', (d) => chunks.push(d));
+    s.on('end', () => {
+      const t = Buffer.concat(chunks).toString('utf8');
+      const w = waiters.shift();
+      if (w) w(t);
+      else got.push(t);
+      s.end();
+    });
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, HOST, r));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    address: `${HOST}:${port}`,
+    next: (ms = 5000) =>
+      got.length
+        ? Promise.resolve(got.shift() as string)
+        : new Promise((resolve, reject) => {
+            const t = setTimeout(() => reject(new Error(`peer ${port} received nothing within ${ms} ms`)), ms);
+            waiters.push((s) => {
+              clearTimeout(t);
+              resolve(s);
+            });
+          }),
+    close: () => server.close(),
+  };
+}
+
+function rawSend(port: number, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, HOST, () => s.end(text));
+    s.on('close', () => resolve());
+    s.on('error', reject);
+  });
+}
+
+async function until<T>(what: string, f: () => T | undefined | false, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+suite('chat: node, commands, tree, settings, history', () => {
+  suiteSetup(async function () {
+    this.timeout(30_000);
+    current = await api();
+  });
+
+  test('the node listens on the configured port and host', async () => {
+    const a = await api();
+    assert.strictEqual(a.node.status.state, 'listening');
+    assert.strictEqual(a.node.listeningPort, testEnv().port);
+    assert.strictEqual(a.node.address, `127.0.0.1:${testEnv().port}`);
+  });
+
+  test('Connect, Send, Broadcast, Disconnect and Remove change the peer table and reach the peer', async () => {
+    const a = await api();
+    const peer = await classicPeer();
+    try {
+      const r = (await vscode.commands.executeCommand('peerchat.connect', peer.address)) as { ok: boolean };
+      assert.ok(r.ok);
+      assert.match(await peer.next(), new RegExp(`^127\\.0\\.0\\.1:${testEnv().port} \\S+ Hello, I am connecting!$`));
+      assert.strictEqual(a.node.peers.get(peer.address)?.state, 'connected');
+
+      const items = a.peersTree.getChildren();
+      const row = items.find((p) => p.address === peer.address);
+      assert.ok(row, 'the Peers view lists the peer');
+      const item = a.peersTree.getTreeItem(row);
+      assert.strictEqual(item.contextValue, 'peer.connected');
+      assert.match(String(item.description), new RegExp(peer.address.replace(/\./g, '\\.')));
+
+      await vscode.commands.executeCommand('peerchat.sendMessage', peer.address, 'direct hello');
+      assert.match(await peer.next(), / direct hello$/);
+      await vscode.commands.executeCommand('peerchat.broadcast', 'hello everyone');
+      assert.match(await peer.next(), / hello everyone$/);
+      const out = a.node.getHistory().filter((m) => m.direction === 'out').slice(-2);
+      assert.deepStrictEqual(out.map((m) => [m.text, m.state]), [['direct hello', 'sent'], ['hello everyone', 'sent']]);
+
+      await vscode.commands.executeCommand('peerchat.disconnect', peer.address);
+      assert.match(await peer.next(), / exit$/);
+      assert.strictEqual(a.node.peers.get(peer.address)?.state, 'known');
+
+      assert.strictEqual(await vscode.commands.executeCommand('peerchat.removePeer', peer.address), true);
+      assert.strictEqual(a.node.peers.get(peer.address), undefined);
+    } finally {
+      peer.close();
+    }
+  });
+
+  test('a message from a classic peer is in history and its sender in the tree', async () => {
+    const a = await api();
+    await rawSend(testEnv().port, '127.0.0.1:45999 classmate hi from python');
+    const m = await until('the message', () => a.node.getHistory().find((x) => x.text === 'hi from python'));
+    assert.strictEqual(m.name, 'classmate');
+    assert.ok(a.peersTree.getChildren().some((p) => p.address === '127.0.0.1:45999' && p.name === 'classmate'));
+  });
+
+  test('Remove Inactive Peers probes with PING and removes the silent', async () => {
+    const a = await api();
+    const alive = await classicPeer();
+    try {
+      a.node.peers.upsert({ host: HOST, port: alive.port }, {});
+      const r = (await vscode.commands.executeCommand('peerchat.removeInactive')) as { inactive: string[] };
+      assert.match(await alive.next(), / PING$/);
+      assert.ok(r.inactive.includes('127.0.0.1:45999'), 'the peer that never listened is removed');
+      assert.ok(a.node.peers.get(alive.address));
+      assert.strictEqual(a.node.peers.get('127.0.0.1:45999'), undefined);
+    } finally {
+      alive.close();
+    }
+  });
+
+  test('changing peerchat.port moves the listener without a reload', async function () {
+    this.timeout(20_000);
+    const a = await api();
+    const cfg = vscode.workspace.getConfiguration('peerchat');
+    const old = testEnv().port;
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, HOST, r));
+    const next = (probe.address() as net.AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    try {
+      await cfg.update('port', next, vscode.ConfigurationTarget.Workspace);
+      await until('the new port', () => a.node.status.state === 'listening' && a.node.listeningPort === next, 10_000);
+      await rawSend(next, '127.0.0.1:45998 mover on the new port');
+      await until('a message on the new port', () => a.node.getHistory().find((m) => m.text === 'on the new port'));
+      await assert.rejects(rawSend(old, '127.0.0.1:45998 mover old'), /ECONNREFUSED/);
+    } finally {
+      await cfg.update('port', old, vscode.ConfigurationTarget.Workspace);
+      await until('the old port again', () => a.node.status.state === 'listening' && a.node.listeningPort === old, 10_000);
+    }
+  });
+
+  test('history and peers survive deactivate/activate', async function () {
+    this.timeout(20_000);
+    const a = await api();
+    await rawSend(testEnv().port, '127.0.0.1:45997 keeper keep this line');
+    await until('the message', () => a.node.getHistory().find((m) => m.text === 'keep this line'));
+    const b = await a.reload();
+    current = b;
+    await b.started;
+    assert.notStrictEqual(b.node, a.node, 'a new node was built');
+    assert.strictEqual(a.node.status.state, 'stopped', 'the old node stopped listening');
+    assert.ok(fs.existsSync(path.join(b.storageDir, 'history.jsonl')));
+    assert.ok(b.node.getHistory().some((m) => m.text === 'keep this line'), 'history restored');
+    assert.strictEqual(b.node.peers.get('127.0.0.1:45997')?.state, 'known', 'peer restored as known');
+    assert.strictEqual(b.node.status.state, 'listening');
+    const commands = await vscode.commands.getCommands(true);
+    assert.ok(commands.includes('peerchat.connect'), 'commands registered again');
+  });
+});
