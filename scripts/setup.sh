@@ -27,7 +27,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-if [ -x "$CS_DIR/node_modules/.bin/code-server" ]; then
+# code-server's postinstall (native modules, the node_modules.asar link) must have run too.
+cs_ready() { [ -x "$1/node_modules/.bin/code-server" ] && [ -e "$1/node_modules/code-server/lib/vscode/node_modules.asar" ]; }
+
+if cs_ready "$CS_DIR"; then
   echo "setup: code-server $CS_VERSION ready in $CS_DIR"
   exit 0
 fi
@@ -52,10 +55,13 @@ mkdir -p "$work"
 (
   cd "$work"
   echo '{"name":"peerchat-code-server","private":true}' > package.json
-  npm_config_yes=true npm_config_unsafe_perm=true npm install --no-audit --no-fund --loglevel=error \
+  # npm 11's allowScripts policy warns about (and, with strict-allow-scripts or a later default,
+  # skips) dependency install scripts; code-server cannot work without them.
+  npm_config_yes=true npm_config_unsafe_perm=true npm_config_dangerously_allow_all_scripts=true \
+    npm install --no-audit --no-fund --loglevel=error \
     "code-server@$CS_VERSION" > install.log 2>&1 || { tail -40 install.log >&2; exit 1; }
 )
-[ -x "$work/node_modules/.bin/code-server" ] || { echo "setup: code-server did not install" >&2; exit 1; }
+cs_ready "$work" || { echo "setup: code-server did not install (or its postinstall did not run); see $work/install.log" >&2; exit 1; }
 rm -rf "$CS_DIR"
 mv "$work" "$CS_DIR"
 echo "setup: code-server $CS_VERSION installed in $CS_DIR"
