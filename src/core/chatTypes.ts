@@ -8,8 +8,17 @@ export type ConversationId = string;
 
 export type MessageDirection = 'in' | 'out' | 'system';
 
-/** sending → sent (written to the peer's socket) → acked (the peer replied); or failed. */
-export type DeliveryState = 'sending' | 'sent' | 'acked' | 'failed';
+/**
+ * Classic: sending → sent (written to the peer's socket) → acked (the peer replied); or failed.
+ * Native: queued (waiting for the peer, kept on disk) → sent → delivered (receipt) → read; or
+ * cancelled by the user.
+ */
+export type DeliveryState = 'sending' | 'queued' | 'sent' | 'acked' | 'delivered' | 'read' | 'failed' | 'cancelled';
+
+/** The conversation id of a native peer: stable whatever address it uses. */
+export function nativeConversation(nodeId: string): ConversationId {
+  return `node:${nodeId}`;
+}
 
 export interface ChatMessage {
   id: string;
@@ -23,6 +32,8 @@ export interface ChatMessage {
   /** Epoch ms. */
   ts: number;
   state?: DeliveryState;
+  /** Native messages: the node id of the author. */
+  origin?: string;
   /** Per-peer failures of a send or broadcast, shown beside a failed message. */
   error?: string;
 }
@@ -36,6 +47,13 @@ export interface PeerView {
   state: PeerStateName;
   lastSeen?: number;
   lastError?: string;
+  /** classic, native, or undefined until we know. */
+  protocol?: 'classic' | 'native';
+  nodeId?: string;
+  /** How the peer was learned: "message", "connect", "settings", "restored", "via NAME". */
+  learnedFrom?: string;
+  /** Its conversation id: its address, or node:ID for a native peer. */
+  conversation: string;
 }
 
 export type NodeStatus =

@@ -30,6 +30,36 @@ export interface Limits {
   maxNameLength: number;
   /** Time the node waits for exit messages at shutdown, so VS Code's exit is never held up long. */
   shutdownGraceMs: number;
+
+  // ---- native sessions (PeerChat to PeerChat)
+  /** How long a dialing node waits for the banner before it treats the peer as classic. */
+  probeWaitMs: number;
+  /** Largest native frame: a 64 KiB text fits with room for JSON escaping. */
+  maxFrameBytes: number;
+  /** Ping after this much silence on our side. */
+  heartbeatMs: number;
+  /** A connection silent this long is dead (three missed heartbeats). */
+  deadAfterMs: number;
+  handshakeMs: number;
+  /** Above this many unsent bytes on a session, chat frames wait in the outbox instead. */
+  highWaterBytes: number;
+  /** A session with this much unsent is dropped: the peer is not reading. */
+  maxQueuedBytes: number;
+  /** Messages waiting for one offline peer; more are refused with a clear error. */
+  maxOutboxPerPeer: number;
+  /** Native peers learned through exchange that we dial on our own. */
+  maxAutoConnect: number;
+  /** Simultaneous native sessions. */
+  maxNativeSessions: number;
+  /** Hops an Everyone message may travel through the mesh. */
+  floodHops: number;
+  /** Ids remembered to drop flood duplicates. */
+  seenCacheSize: number;
+  /** Catch-up: at most this many Everyone messages, none older than catchupWindowMs. */
+  catchupMax: number;
+  catchupWindowMs: number;
+  reconnectBaseMs: number;
+  reconnectMaxMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -46,6 +76,22 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxOutgoingTextBytes: 64 * 1024,
   maxNameLength: 64,
   shutdownGraceMs: 1_500,
+  probeWaitMs: 400,
+  maxFrameBytes: 256 * 1024,
+  heartbeatMs: 5_000,
+  deadAfterMs: 15_000,
+  handshakeMs: 5_000,
+  highWaterBytes: 1024 * 1024,
+  maxQueuedBytes: 8 * 1024 * 1024,
+  maxOutboxPerPeer: 1_000,
+  maxAutoConnect: 8,
+  maxNativeSessions: 64,
+  floodHops: 8,
+  seenCacheSize: 20_000,
+  catchupMax: 500,
+  catchupWindowMs: 24 * 3600 * 1000,
+  reconnectBaseMs: 500,
+  reconnectMaxMs: 30_000,
 });
 
 export function withLimits(overrides?: Partial<Limits>): Limits {

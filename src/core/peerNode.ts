@@ -3,17 +3,23 @@
  * and runs the user's operations (send, broadcast, connect, disconnect, prune), each with a
  * result per peer. Plain Node: the extension and the terminal peer both drive this class.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as os from 'node:os';
-import { addressKey, isLoopback, normalizeIp, parseAddress, PeerAddress } from './address';
-import { ChatMessage, DeliveryState, EVERYONE, NodeStatus, PeerView, SelfInfo } from './chatTypes';
+import * as net from 'node:net';
+import { addressKey, isLoopback, normalizeIp, parseAddress, PeerAddress, tryParseAddress } from './address';
+import { ChatMessage, DeliveryState, EVERYONE, nativeConversation, NodeStatus, PeerView, SelfInfo } from './chatTypes';
 import { classicHeader, EXIT_TEXT, GREETING_TEXT, parseClassic, PING_TEXT } from './classic/codec';
 import { splitForClassic } from './classic/split';
-import { ClassicListener, IncomingPayload, KeyedQueue, SendResult, sendWithRetry } from './classic/transport';
+import { ClassicListener, IncomingPayload, KeyedQueue, probeDial, SendResult, sendOnce, sendWithRetry } from './classic/transport';
 import { PeerChatError } from './errors';
 import { Limits, withLimits } from './limits';
 import { validateName } from './names';
+import { backoffDelay } from './native/backoff';
+import { ChatFrame, Frame, PeerInfo } from './native/frames';
+import { Outbox } from './native/outbox';
+import { SeenCache } from './native/seenCache';
+import { NativeSession } from './native/session';
 import { PeerRecord, PeerState, PeerTable } from './peerTable';
 import { MemoryStore, Store } from './store';
 
@@ -30,6 +36,10 @@ export interface NodeOptions {
   store?: Store;
   /** Clock, injectable for tests. */
   now?: () => number;
+  /** Tell native peers when the user has seen their messages. */
+  readReceipts?: boolean;
+  /** Speak the native protocol with PeerChat peers (default true). */
+  native?: boolean;
 }
 
 export type LogLevel = 'trace' | 'info' | 'warn' | 'error';
@@ -39,6 +49,8 @@ export interface PeerResult {
   ok: boolean;
   error?: string;
   acked?: boolean;
+  /** Native peer offline: the message waits in the outbox. */
+  queued?: boolean;
 }
 
 export interface NodeEvents {
@@ -52,6 +64,8 @@ export interface NodeEvents {
 export class PeerNode extends EventEmitter<NodeEvents> {
   readonly peers: PeerTable;
   readonly limits: Limits;
+  /** Persistent random id of this node (native protocol identity). */
+  readonly nodeId: string;
   private opts: NodeOptions;
   private readonly store: Store;
   private readonly now: () => number;
@@ -64,16 +78,33 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   private pruneTimer: NodeJS.Timeout | undefined;
   private savePeersTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  // native
+  private readonly outbox: Outbox;
+  private readonly seen: SeenCache;
+  /** Ready sessions by remote node id: at most one per pair of nodes. */
+  private readonly sessions = new Map<string, NativeSession>();
+  /** Sessions still in their handshake. */
+  private readonly handshaking = new Set<NativeSession>();
+  /** The session each outbox message was last written to (so it is not written twice on one). */
+  private readonly sentOn = new Map<string, NativeSession>();
+  private readonly reconnectTimers = new Map<string, NodeJS.Timeout>();
+  private readonly reconnectAttempts = new Map<string, number>();
+  private readonly dialing = new Map<string, Promise<boolean>>();
+  private readonly readSent = new Set<string>();
 
   constructor(options: NodeOptions) {
     super();
     validateName(options.name);
-    this.opts = { ...options };
+    this.opts = { native: true, readReceipts: true, ...options };
     this.limits = withLimits(options.limits);
     this.store = options.store ?? new MemoryStore();
     this.now = options.now ?? Date.now;
+    this.nodeId = this.store.loadNodeId() ?? randomBytes(8).toString('hex');
+    this.store.saveNodeId(this.nodeId);
     this.peers = new PeerTable(this.limits.maxPeers);
     this.peers.restore(this.store.loadPeers());
+    this.outbox = new Outbox(this.store, this.limits.maxOutboxPerPeer);
+    this.seen = new SeenCache(this.limits.seenCacheSize);
     this.history = this.store.loadHistory().slice(-this.limits.maxHistory);
     for (const m of this.history) this.historyIndex.set(m.id, m);
     // Messages that were in flight when the last session ended never got a result.
@@ -81,6 +112,8 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       if (m.state === 'sending') {
         m.state = 'failed';
         m.error = 'interrupted: PeerChat closed before it was sent';
+      } else if (m.state === 'sent' && this.outbox.has(m.id)) {
+        m.state = 'queued'; // written but never acknowledged: it goes again
       }
     }
     this.peers.on('changed', () => {
@@ -113,11 +146,31 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   }
 
   peerViews(): PeerView[] {
-    return this.peers.list().map(({ address, name, state, lastSeen, lastError }) => ({ address, name, state, lastSeen, lastError }));
+    return this.peers.list().map((p) => ({
+      address: p.address,
+      name: p.name,
+      state: p.state,
+      lastSeen: p.lastSeen,
+      lastError: p.lastError,
+      protocol: p.protocol,
+      nodeId: p.nodeId,
+      learnedFrom: p.learnedVia ? `via ${p.learnedVia}` : p.source,
+      conversation: conversationOf(p),
+    }));
   }
 
   getHistory(): ChatMessage[] {
     return this.history.slice();
+  }
+
+  /** Messages waiting for native peers, with who they wait for. */
+  outboxEntries(): { to: string; peer?: string; message: ChatMessage }[] {
+    return this.outbox.all().map((e) => ({ to: e.to, peer: this.peers.byNodeId(e.to)?.address, message: this.historyIndex.get(e.message.id) ?? e.message }));
+  }
+
+  /** Native sessions that finished their handshake, for tests and the log. */
+  get nativeSessionCount(): number {
+    return this.sessions.size;
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -131,6 +184,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     const listener = new ClassicListener(this.limits, {
       onPayload: (p) => this.onPayload(p),
       onDrop: (remote, reason) => this.log('warn', `dropped connection from ${remote}: ${reason}`),
+      onNative: this.opts.native ? (socket, leftover) => this.adoptSession(socket, leftover, false) : undefined,
     });
     try {
       this.boundPort = await listener.listen(this.opts.host, this.opts.port);
@@ -142,16 +196,26 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     }
     this.listener = listener;
     this.setStatus({ state: 'listening', address: `${this.opts.host}:${this.boundPort}` });
-    this.log('info', `listening on ${this.opts.host}:${this.boundPort}; peers reach you at ${this.address}`);
+    this.log('info', `listening on ${this.opts.host}:${this.boundPort}; peers reach you at ${this.address} (node ${this.nodeId.slice(0, 8)})`);
     this.schedulePrune();
+    // Native peers the user connected to, or that have messages waiting, are dialed again.
+    const waiting = new Set(this.outbox.all().map((e) => e.to));
+    for (const p of this.peers.list()) {
+      if (p.protocol === 'native' && p.state !== 'gone' && (p.wanted || (p.nodeId && waiting.has(p.nodeId)))) void this.dialNative(p.address);
+    }
   }
 
-  /** Stops listening; peers and history stay. */
+  /** Stops listening and closes native sessions; peers, history and outbox stay. */
   async stop(): Promise<void> {
     clearInterval(this.pruneTimer);
     this.pruneTimer = undefined;
+    for (const t of this.reconnectTimers.values()) clearTimeout(t);
+    this.reconnectTimers.clear();
     const l = this.listener;
     this.listener = undefined;
+    for (const s of [...this.sessions.values(), ...this.handshaking]) s.close('node stopped');
+    this.sessions.clear();
+    this.handshaking.clear();
     if (l) await l.close();
     if (this.statusValue.state !== 'stopped') {
       this.setStatus({ state: 'stopped' });
@@ -173,66 +237,114 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   }
 
   /**
-   * Says exit to connected peers (bounded by shutdownGraceMs so VS Code's exit is never held),
-   * stops listening and writes everything to disk.
+   * Says exit to connected classic peers (bounded by shutdownGraceMs so VS Code's exit is never
+   * held), closes native sessions (they redial us later), and writes everything to disk.
    */
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const connected = this.peers.list().filter((p) => p.state === 'connected');
+    const connected = this.peers.list().filter((p) => p.state === 'connected' && p.protocol !== 'native');
     if (connected.length && this.listener) {
-      const exits = Promise.all(connected.map((p) => this.sendText(p, EXIT_TEXT, { retries: 0 })));
+      const exits = Promise.all(connected.map((p) => this.sendText(p, EXIT_TEXT, { retries: 0, probe: false })));
       await Promise.race([exits, delay(this.limits.shutdownGraceMs)]);
     }
     await this.stop();
     clearTimeout(this.savePeersTimer);
     this.savePeersTimer = undefined;
+    this.outbox.flush();
     this.store.savePeers(this.peers.toStored());
     this.store.flush();
   }
 
   // ---------------------------------------------------------------- operations
 
-  /** Sends a text to one peer (split into classic writes). The message shows in its conversation. */
-  async send(address: string, text: string): Promise<{ message: ChatMessage; result: PeerResult }> {
-    const addr = parseAddress(address);
+  /**
+   * Sends a text to one peer, by address or conversation id. Classic peers get classic writes;
+   * a native peer gets it through the outbox (queued while it is away, never lost).
+   */
+  async send(target: string, text: string): Promise<{ message: ChatMessage; result: PeerResult }> {
     this.checkText(text);
-    const key = addressKey(addr);
-    const peer = this.peers.get(key) ?? this.peers.upsert(addr, { source: 'connect' });
-    const message = this.addMessage({ conversation: key, direction: 'out', peer: key, name: this.opts.name, text, state: 'sending' });
-    const result = await this.deliver(message, [peer]);
-    return { message, result: result[0] };
+    const peer = this.resolvePeer(target);
+    if (peer.protocol === 'native' && peer.nodeId) return this.sendNative(peer, text);
+    const message = this.addMessage({ conversation: peer.address, direction: 'out', peer: peer.address, name: this.opts.name, text, state: 'sending' });
+    const r = await this.sendTextDiscovering(peer, text);
+    if (r === 'native') {
+      const now = this.peers.get(peer.address) ?? this.peers.byNodeId(peer.nodeId ?? '');
+      if (now?.nodeId) {
+        // It turned out to be a PeerChat node: the message moves to its native conversation.
+        message.conversation = nativeConversation(now.nodeId);
+        message.origin = this.nodeId;
+        return this.sendNative(now, text, message);
+      }
+      this.updateMessage(message, { state: 'failed', error: `${peer.address} speaks PeerChat but the handshake failed` });
+      return { message, result: { peer: peer.address, ok: false, error: message.error } };
+    }
+    const result = { peer: peer.address, ok: r.ok, error: r.error, acked: r.ok && !!r.reply };
+    this.finishClassic(message, [result]);
+    return { message, result };
   }
 
-  /** Sends a text to every known peer that has not left. The message shows in Everyone. */
+  /** Sends a text to every peer not gone: floods native sessions, classic writes to the rest. */
   async broadcast(text: string): Promise<{ message: ChatMessage; results: PeerResult[] }> {
     this.checkText(text);
-    const targets = this.peers.list().filter((p) => p.state !== 'gone');
-    const message = this.addMessage({ conversation: EVERYONE, direction: 'out', name: this.opts.name, text, state: 'sending' });
-    const results = await this.deliver(message, targets);
-    return { message, results };
+    const message = this.addMessage({ conversation: EVERYONE, direction: 'out', name: this.opts.name, text, state: 'sending', origin: this.nodeId });
+    this.seen.add(message.id);
+    return { message, results: await this.deliverBroadcast(message) };
   }
 
   /** Sends a failed message again, to its peer or (a broadcast) to every peer not gone. */
   async retry(messageId: string): Promise<PeerResult[]> {
     const m = this.historyIndex.get(messageId);
     if (!m || m.direction !== 'out') throw new PeerChatError('ERR_BAD_INPUT', `no message ${messageId} to retry`);
-    const targets = m.peer
-      ? [this.peers.get(m.peer) ?? this.peers.upsert(parseAddress(m.peer), { source: 'connect' })]
-      : this.peers.list().filter((p) => p.state !== 'gone');
+    if (m.conversation === EVERYONE) {
+      this.updateMessage(m, { state: 'sending', error: undefined });
+      return this.deliverBroadcast(m);
+    }
+    const peer = this.resolvePeer(m.conversation);
+    if (peer.protocol === 'native' && peer.nodeId) {
+      this.updateMessage(m, { error: undefined });
+      return [(await this.sendNative(peer, m.text, m)).result];
+    }
     this.updateMessage(m, { state: 'sending', error: undefined });
-    return this.deliver(m, targets);
+    const r = await this.sendText(peer, m.text);
+    const result = { peer: peer.address, ok: r.ok, error: r.error, acked: r.ok && !!r.reply };
+    this.finishClassic(m, [result]);
+    return [result];
   }
 
-  /** Greets a peer and marks it connected. */
+  /** Removes a queued message from the outbox; true when it was still waiting. */
+  cancel(messageId: string): boolean {
+    const to = this.outbox.remove(messageId);
+    if (!to) return false;
+    this.sentOn.delete(messageId);
+    const m = this.historyIndex.get(messageId);
+    if (m) this.updateMessage(m, { state: 'cancelled', error: undefined });
+    return true;
+  }
+
+  /**
+   * Connects to a peer, looking again at what it speaks: a PeerChat node gets a native session
+   * (kept up until the user disconnects), a classic peer gets the greeting.
+   */
   async connect(address: string): Promise<PeerResult> {
     const addr = parseAddress(address);
     const key = addressKey(addr);
     if (this.isSelf(addr)) throw new PeerChatError('ERR_BAD_ADDRESS', `${key} is this node's own address`);
     const peer = this.peers.get(key) ?? this.peers.upsert(addr, { source: 'connect' });
-    const r = await this.sendText(peer, GREETING_TEXT);
+    if (peer.protocol === 'native' && peer.nodeId && this.sessions.get(peer.nodeId)?.isReady) {
+      this.peers.upsert(addr, { wanted: true });
+      return { peer: key, ok: true };
+    }
+    if (this.opts.native) peer.protocol = undefined;
+    const r = await this.sendTextDiscovering(peer, GREETING_TEXT);
+    if (r === 'native') {
+      const now = this.peers.get(key);
+      const ok = !!now?.nodeId && !!this.sessions.get(now.nodeId)?.isReady;
+      if (now) this.peers.upsert(addr, { wanted: true });
+      return { peer: key, ok, error: ok ? undefined : now?.lastError ?? 'native handshake failed' };
+    }
     if (r.ok) {
-      this.peers.upsert(addr, { state: 'connected', lastError: undefined });
+      this.peers.upsert(addr, { state: 'connected', lastError: undefined, protocol: this.opts.native ? 'classic' : peer.protocol });
       this.system(key, `Connected to ${peer.name} (${key})`);
     } else {
       this.peers.upsert(addr, { state: 'inactive', lastError: r.error });
@@ -246,25 +358,45 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     return Promise.all(targets.map((p) => this.connect(p.address)));
   }
 
-  /** Stops treating a peer as connected; tells it with exit when asked. */
-  async disconnect(address: string, sendExit: boolean): Promise<PeerResult> {
-    const key = addressKey(parseAddress(address));
-    const peer = this.peers.get(key);
-    if (!peer) throw new PeerChatError('ERR_BAD_ADDRESS', `${key} is not a known peer`);
+  /** Stops treating a peer as connected; tells it (exit, or a native bye) when asked. */
+  async disconnect(target: string, sendExit: boolean): Promise<PeerResult> {
+    const peer = this.resolvePeer(target, false);
+    const key = peer.address;
+    if (peer.protocol === 'native' && peer.nodeId) {
+      this.peers.upsert(peer, { wanted: false });
+      this.cancelReconnect(peer.nodeId);
+      const s = this.sessions.get(peer.nodeId);
+      if (s) {
+        s.close('disconnected by the user', sendExit ? { type: 'bye' } : undefined);
+        this.sessions.delete(peer.nodeId);
+      }
+      this.peers.setState(key, 'known', '');
+      this.system(conversationOf(peer), `Disconnected from ${peer.name} (${key})`);
+      return { peer: key, ok: true };
+    }
     let r: SendResult = { ok: true };
-    if (sendExit) r = await this.sendText(peer, EXIT_TEXT, { retries: 0 });
+    if (sendExit) r = await this.sendText(peer, EXIT_TEXT, { retries: 0, probe: false });
     this.peers.setState(key, 'known', r.ok ? undefined : r.error);
+    this.peers.upsert(peer, { wanted: false });
     this.system(key, `Disconnected from ${peer.name} (${key})${sendExit ? (r.ok ? ', told it you left' : `; could not tell it: ${r.error}`) : ''}`);
     return { peer: key, ok: r.ok, error: r.error };
   }
 
-  removePeer(address: string): boolean {
-    return this.peers.remove(addressKey(parseAddress(address)));
+  removePeer(target: string): boolean {
+    const peer = this.findPeer(target);
+    if (!peer) return false;
+    if (peer.nodeId) {
+      this.cancelReconnect(peer.nodeId);
+      this.sessions.get(peer.nodeId)?.close('peer removed by the user');
+      this.sessions.delete(peer.nodeId);
+    }
+    return this.peers.remove(peer.address);
   }
 
   /**
-   * Probes every peer that has not left with PING. Those that do not answer are removed
-   * (remove = true, the user's command) or marked inactive (the automatic probe).
+   * Probes every peer that has not left: classic ones with PING, native ones by their session
+   * (or a dial). Those that do not answer are removed (remove = true, the user's command) or
+   * marked inactive (the automatic probe).
    */
   async pruneInactive(remove: boolean): Promise<{ probed: number; inactive: string[] }> {
     const targets = this.peers.list().filter((p) => p.state !== 'gone' || remove);
@@ -276,21 +408,48 @@ export class PeerNode extends EventEmitter<NodeEvents> {
           if (remove) this.peers.remove(p.address);
           return;
         }
-        const r = await this.sendText(p, PING_TEXT, { retries: 1 });
-        if (r.ok) {
-          if (p.state === 'inactive') this.peers.setState(p.address, 'known', '');
+        let alive: boolean;
+        let error: string | undefined;
+        if (p.protocol === 'native' && p.nodeId) {
+          alive = !!this.sessions.get(p.nodeId)?.isReady || (await this.dialNative(p.address));
+          error = alive ? undefined : this.peers.get(p.address)?.lastError ?? 'no answer';
+        } else {
+          const r = await this.sendText(p, PING_TEXT, { retries: 1 });
+          alive = r.ok;
+          error = r.error;
+        }
+        if (alive) {
+          if (this.peers.get(p.address)?.state === 'inactive') this.peers.setState(p.address, 'known', '');
           return;
         }
         inactive.push(p.address);
-        if (remove) this.peers.remove(p.address);
-        else this.peers.setState(p.address, 'inactive', r.error);
+        if (remove) this.removePeer(p.address);
+        else this.peers.setState(p.address, 'inactive', error);
       }),
     );
     this.log('info', `probed ${targets.length} peers: ${inactive.length ? `${remove ? 'removed' : 'inactive'} ${inactive.join(', ')}` : 'all answered'}`);
     return { probed: targets.length, inactive };
   }
 
-  // ---------------------------------------------------------------- internals
+  /** The user has seen a conversation: send read receipts to native peers (if enabled). */
+  markRead(conversation: string): void {
+    if (!this.opts.readReceipts || conversation === EVERYONE) return;
+    const byOrigin = new Map<string, string[]>();
+    for (const m of this.history) {
+      if (m.conversation !== conversation || m.direction !== 'in' || !m.origin || this.readSent.has(m.id)) continue;
+      const ids = byOrigin.get(m.origin) ?? [];
+      ids.push(m.id);
+      byOrigin.set(m.origin, ids);
+    }
+    for (const [origin, ids] of byOrigin) {
+      const s = this.sessions.get(origin);
+      if (!s?.isReady) continue;
+      for (let i = 0; i < ids.length; i += 500) s.sendControl({ type: 'read', ids: ids.slice(i, i + 500) });
+      ids.forEach((id) => this.readSent.add(id));
+    }
+  }
+
+  // ---------------------------------------------------------------- classic internals
 
   private checkText(text: string): void {
     if (text.trim() === '') throw new PeerChatError('ERR_BAD_INPUT', 'cannot send an empty message');
@@ -299,44 +458,101 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     }
   }
 
-  private async deliver(message: ChatMessage, targets: PeerRecord[]): Promise<PeerResult[]> {
+  /** A peer by conversation id ("node:ID") or address; an unknown address is added. */
+  private resolvePeer(target: string, create = true): PeerRecord {
+    const found = this.findPeer(target);
+    if (found) return found;
+    if (target.startsWith('node:')) throw new PeerChatError('ERR_BAD_ADDRESS', `no known peer with node id ${target.slice(5)}`);
+    const addr = parseAddress(target);
+    if (!create) throw new PeerChatError('ERR_BAD_ADDRESS', `${addressKey(addr)} is not a known peer`);
+    if (this.isSelf(addr)) throw new PeerChatError('ERR_BAD_ADDRESS', `${addressKey(addr)} is this node's own address`);
+    return this.peers.upsert(addr, { source: 'connect' });
+  }
+
+  private findPeer(target: string): PeerRecord | undefined {
+    if (target.startsWith('node:')) return this.peers.byNodeId(target.slice(5));
+    const addr = tryParseAddress(target);
+    return addr ? this.peers.get(addressKey(addr)) : undefined;
+  }
+
+  private finishClassic(message: ChatMessage, results: PeerResult[]): void {
+    const failed = results.filter((r) => !r.ok);
+    let state: DeliveryState = 'sent';
+    if (results.length === 0) state = 'failed';
+    else if (failed.length === results.length) state = 'failed';
+    else if (results.every((r) => r.acked)) state = 'acked';
+    let error = failed.length ? failed.map((f) => f.error).join('; ') : undefined;
+    if (results.length === 0) error = this.listener ? 'no peers to send to yet' : 'the node is not running: start it to send';
+    this.updateMessage(message, { state, error });
+  }
+
+  private async deliverBroadcast(message: ChatMessage): Promise<PeerResult[]> {
     if (!this.listener) {
-      const error = 'the node is not running: start it to send';
-      this.updateMessage(message, { state: 'failed', error });
-      return targets.map((p) => ({ peer: p.address, ok: false, error }));
-    }
-    if (targets.length === 0) {
-      this.updateMessage(message, { state: 'failed', error: 'no peers to send to yet' });
+      this.finishClassic(message, []);
       return [];
     }
-    const results = await Promise.all(
-      targets.map(async (p) => {
-        const r = await this.sendText(p, message.text);
+    const frame = this.frameOf(message, 'everyone', this.limits.floodHops);
+    const nativeResults: PeerResult[] = [];
+    for (const [nodeId, s] of this.sessions) {
+      if (!s.isReady) continue;
+      const ok = s.trySend(frame);
+      nativeResults.push({ peer: this.peers.byNodeId(nodeId)?.address ?? `node:${nodeId}`, ok, error: ok ? undefined : 'peer is behind; it will catch up' });
+    }
+    const classic = this.peers.list().filter((p) => p.state !== 'gone' && p.protocol !== 'native');
+    const classicResults = await Promise.all(
+      classic.map(async (p) => {
+        const r = await this.sendTextDiscovering(p, message.text);
+        if (r === 'native') return { peer: p.address, ok: true }; // it gets the message through catch-up
         return { peer: p.address, ok: r.ok, error: r.error, acked: r.ok && !!r.reply };
       }),
     );
-    const failed = results.filter((r) => !r.ok);
-    let state: DeliveryState = 'sent';
-    if (failed.length === results.length) state = 'failed';
-    else if (results.every((r) => r.acked)) state = 'acked';
-    const error = failed.length ? failed.map((f) => f.error).join('; ') : undefined;
-    this.updateMessage(message, { state, error });
+    const results = [...nativeResults, ...classicResults];
+    const current = this.historyIndex.get(message.id);
+    // A receipt from a native neighbour may already have made it 'delivered'.
+    if (current?.state === 'delivered' || current?.state === 'read') return results;
+    this.finishClassic(message, results);
     return results;
   }
 
+  /**
+   * Sends as classic text, first finding out what an unknown peer speaks: 'native' means the
+   * peer turned out to be a PeerChat node and a native session was opened instead.
+   */
+  private async sendTextDiscovering(peer: PeerRecord, text: string): Promise<SendResult | 'native'> {
+    const r = await this.sendText(peer, text, { probe: this.opts.native && peer.protocol === undefined });
+    if (r.native) {
+      const ok = await r.native;
+      return ok ? 'native' : { ok: false, error: this.peers.get(peer.address)?.lastError ?? 'native handshake failed' };
+    }
+    return r;
+  }
+
   /** Sends a text to one peer as classic writes, one connection at a time per peer. */
-  private sendText(peer: PeerRecord, text: string, o: { retries?: number } = {}): Promise<SendResult> {
+  private sendText(peer: PeerRecord, text: string, o: { retries?: number; probe?: boolean } = {}): Promise<SendResult & { native?: Promise<boolean> }> {
     const header = classicHeader(this.opts.advertisedIp, this.listeningPort, this.opts.name);
     const parts = splitForClassic(header, text, this.limits.classicWriteBytes);
     return this.queue.run(peer.address, async () => {
       let reply: string | undefined;
+      let first: net.Socket | undefined;
+      if (o.probe) {
+        const p = await probeDial(peer.host, peer.port, this.limits.probeWaitMs, this.limits.sendTimeoutMs);
+        if (p.kind === 'native') return { ok: true, native: this.adoptSession(p.socket, p.leftover, true, peer.address) };
+        if (p.kind === 'classic') {
+          first = p.socket;
+          this.peers.upsert(peer, { protocol: 'classic' });
+        }
+        // on error, fall through to the normal send with retries
+      }
       for (const part of parts) {
-        const r = await sendWithRetry(peer.host, peer.port, Buffer.from(part, 'utf8'), {
+        const payload = Buffer.from(part, 'utf8');
+        const sendOpts = {
           timeoutMs: this.limits.sendTimeoutMs,
           replyWaitMs: 2000,
           retries: o.retries ?? this.limits.sendRetries,
           retryBaseMs: this.limits.sendRetryBaseMs,
-        });
+        };
+        const r = first ? await sendOnce(peer.host, peer.port, payload, sendOpts, first) : await sendWithRetry(peer.host, peer.port, payload, sendOpts);
+        first = undefined;
         if (!r.ok) {
           this.log('warn', r.error ?? `send to ${peer.address} failed`);
           if (this.peers.get(peer.address)) this.peers.setState(peer.address, peer.state === 'gone' ? 'gone' : 'inactive', r.error);
@@ -368,25 +584,28 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     this.log('trace', `← ${remote} as ${key} ${m.kind} ${JSON.stringify(m.text.length > 200 ? `${m.text.slice(0, 200)}…` : m.text)}`);
     const before = this.peers.get(key);
     const now = this.now();
+    // A classic message says the sender speaks classic, unless we already know better; "Connect"
+    // looks again, so a PeerChat node that fell back to classic once is not stuck there.
+    const protocol = before?.protocol ?? (this.opts.native ? 'classic' : undefined);
     switch (m.kind) {
       case 'ping':
-        this.peers.upsert(addr, { name: m.name, lastSeen: now, state: before && before.state !== 'gone' && before.state !== 'inactive' ? before.state : 'known' });
+        this.peers.upsert(addr, { name: m.name, lastSeen: now, protocol, state: before && before.state !== 'gone' && before.state !== 'inactive' ? before.state : 'known' });
         return;
       case 'exit': {
         const rec = this.peers.upsert(addr, { name: before?.name && before.name !== addr.host ? before.name : m.name, lastSeen: now, state: 'gone' });
-        this.system(key, `${rec.name} (${key}) left the network`);
+        this.system(conversationOf(rec), `${rec.name} (${key}) left the network`);
         return;
       }
       case 'greeting': {
-        const rec = this.peers.upsert(addr, { name: m.name, lastSeen: now, state: 'connected', lastError: undefined });
-        this.system(key, `${rec.name} (${key}) connected: "${m.text}"`);
+        const rec = this.peers.upsert(addr, { name: m.name, lastSeen: now, state: 'connected', lastError: undefined, protocol });
+        this.system(conversationOf(rec), `${rec.name} (${key}) connected: "${m.text}"`);
         return;
       }
       case 'chat': {
         const state: PeerState = before?.state === 'connected' ? 'connected' : 'known';
-        const rec = this.peers.upsert(addr, { name: m.name, lastSeen: now, state, lastError: undefined });
+        const rec = this.peers.upsert(addr, { name: m.name, lastSeen: now, state, lastError: undefined, protocol });
         if (!before) this.system(key, `${rec.name} (${key}) joined`);
-        this.addMessage({ conversation: key, direction: 'in', peer: key, name: rec.name, text: m.text });
+        this.addMessage({ conversation: conversationOf(rec), direction: 'in', peer: key, name: rec.name, text: m.text });
         return;
       }
       default: {
@@ -413,8 +632,319 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     return localIps().has(addr.host);
   }
 
-  private addMessage(m: Omit<ChatMessage, 'id' | 'ts'>): ChatMessage {
-    const message: ChatMessage = { id: randomUUID(), ts: this.now(), ...m };
+  // ---------------------------------------------------------------- native internals
+
+  private frameOf(m: ChatMessage, conv: 'everyone' | 'direct', hops: number): ChatFrame {
+    const own = m.direction === 'out';
+    return {
+      type: 'chat',
+      id: m.id,
+      origin: own ? this.nodeId : m.origin ?? this.nodeId,
+      originName: own ? this.opts.name : m.name,
+      originAddress: own ? this.address : m.peer,
+      ts: m.ts,
+      conv,
+      text: m.text,
+      hops,
+    };
+  }
+
+  private sendNative(peer: PeerRecord, text: string, existing?: ChatMessage): { message: ChatMessage; result: PeerResult } {
+    const nodeId = peer.nodeId as string;
+    const message =
+      existing ??
+      this.addMessage({ conversation: nativeConversation(nodeId), direction: 'out', peer: peer.address, name: this.opts.name, text, state: 'queued', origin: this.nodeId });
+    if (!this.outbox.has(message.id) && !this.outbox.add(nodeId, { ...message, state: 'queued' })) {
+      const error = `the outbox for ${peer.name} is full (${this.limits.maxOutboxPerPeer} messages wait already)`;
+      this.updateMessage(message, { state: 'failed', error });
+      return { message, result: { peer: peer.address, ok: false, error } };
+    }
+    if (message.state !== 'queued') this.updateMessage(message, { state: 'queued' });
+    this.flushOutbox(nodeId);
+    if (!this.sessions.get(nodeId)?.isReady) void this.dialNative(peer.address);
+    const queued = this.historyIndex.get(message.id)?.state === 'queued';
+    return { message, result: { peer: peer.address, ok: true, queued } };
+  }
+
+  /** Writes what waits for a peer onto its session, until the session is behind. */
+  private flushOutbox(nodeId: string): void {
+    const s = this.sessions.get(nodeId);
+    if (!s?.isReady) return;
+    for (const waiting of this.outbox.pending(nodeId)) {
+      if (this.sentOn.get(waiting.id) === s) continue;
+      const m = this.historyIndex.get(waiting.id) ?? waiting;
+      if (!s.trySend(this.frameOf(m, 'direct', 0))) break; // resumes on drain
+      this.sentOn.set(m.id, s);
+      if (m.state === 'queued') this.updateMessage(m, { state: 'sent' });
+    }
+  }
+
+  /** Dials a native peer (once at a time per address); true when a session is ready. */
+  private dialNative(address: string): Promise<boolean> {
+    const running = this.dialing.get(address);
+    if (running) return running;
+    const addr = tryParseAddress(address);
+    if (!addr || !this.listener || this.sessions.size >= this.limits.maxNativeSessions) return Promise.resolve(false);
+    const p = (async () => {
+      const r = await probeDial(addr.host, addr.port, this.limits.probeWaitMs, this.limits.sendTimeoutMs);
+      if (r.kind === 'native') return this.adoptSession(r.socket, r.leftover, true, address);
+      if (r.kind === 'classic') r.socket.destroy();
+      const error = r.kind === 'error' ? r.error : `${address} no longer speaks PeerChat`;
+      const rec = this.peers.get(address);
+      if (rec) {
+        this.peers.setState(address, rec.state === 'gone' ? 'gone' : 'inactive', error);
+        this.scheduleReconnect(rec);
+      }
+      return false;
+    })().finally(() => this.dialing.delete(address));
+    this.dialing.set(address, p);
+    return p;
+  }
+
+  /** Wraps a detected native socket in a session; resolves true once its handshake succeeds. */
+  private adoptSession(socket: net.Socket, leftover: Buffer, initiator: boolean, dialedAddress?: string): Promise<boolean> {
+    if (!this.listener || this.sessions.size + this.handshaking.size >= this.limits.maxNativeSessions) {
+      socket.destroy();
+      return Promise.resolve(false);
+    }
+    const s = new NativeSession(
+      socket,
+      {
+        nodeId: this.nodeId,
+        name: this.opts.name,
+        listen: this.address,
+        initiator,
+        maxFrameBytes: this.limits.maxFrameBytes,
+        heartbeatMs: this.limits.heartbeatMs,
+        deadAfterMs: this.limits.deadAfterMs,
+        highWaterBytes: this.limits.highWaterBytes,
+        maxQueuedBytes: this.limits.maxQueuedBytes,
+        handshakeMs: this.limits.handshakeMs,
+      },
+      leftover,
+    );
+    this.handshaking.add(s);
+    return new Promise((resolve) => {
+      s.once('ready', (hello) => {
+        this.handshaking.delete(s);
+        resolve(this.onSessionReady(s, dialedAddress));
+        void hello;
+      });
+      s.on('frame', (f) => this.onFrame(s, f));
+      s.on('drain', () => s.remote && this.flushOutbox(s.remote.nodeId));
+      s.once('close', (reason) => {
+        this.handshaking.delete(s);
+        this.onSessionClose(s, reason, dialedAddress);
+        resolve(false);
+      });
+    });
+  }
+
+  /** A handshake finished: one session per node pair, update the table, exchange peers, catch up. */
+  private onSessionReady(s: NativeSession, dialedAddress?: string): boolean {
+    const hello = s.remote!;
+    const remoteId = hello.nodeId;
+    const other = this.sessions.get(remoteId);
+    if (other && other !== s && other.isOpen) {
+      // Both sides keep the connection dialed by the smaller node id; a redial by the same side wins.
+      const canonical = this.nodeId < remoteId ? this.nodeId : remoteId;
+      const dialer = (x: NativeSession) => (x.opts.initiator ? this.nodeId : remoteId);
+      if (dialer(other) === canonical && dialer(s) !== canonical) {
+        s.close('duplicate connection');
+        return true;
+      }
+      this.sessions.set(remoteId, s);
+      other.close('duplicate connection');
+    }
+    this.sessions.set(remoteId, s);
+    this.reconnectAttempts.delete(remoteId);
+    this.cancelReconnect(remoteId);
+
+    const listen = tryParseAddress(hello.listen);
+    let addr: PeerAddress | undefined = dialedAddress ? tryParseAddress(dialedAddress) : undefined;
+    if (!addr && listen) addr = isLoopback(s.remoteIp) || s.remoteIp === listen.host ? listen : { host: s.remoteIp, port: listen.port };
+    if (!addr) addr = { host: s.remoteIp, port: 0 };
+    const key = addressKey(addr);
+    const previous = this.peers.byNodeId(remoteId);
+    if (previous && previous.address !== key) this.peers.remove(previous.address); // same person, new address
+    const before = this.peers.get(key);
+    const rec = this.peers.upsert(addr, {
+      name: hello.name,
+      state: 'connected',
+      protocol: 'native',
+      nodeId: remoteId,
+      lastSeen: this.now(),
+      lastError: undefined,
+      wanted: previous?.wanted || before?.wanted || undefined,
+      source: previous?.source ?? before?.source ?? (dialedAddress ? 'connect' : 'message'),
+    });
+    if (before?.state !== 'connected' && previous?.state !== 'connected') this.system(conversationOf(rec), `${rec.name} (${key}) connected over PeerChat's native protocol`);
+    this.log('info', `native session with ${rec.name} (${key}, node ${remoteId.slice(0, 8)}) ${s.opts.initiator ? 'dialed' : 'accepted'}`);
+
+    s.sendControl({ type: 'peers', peers: this.peerInfos(remoteId) });
+    s.sendControl({ type: 'sync', since: this.catchupSince() });
+    // Tell the other neighbours about the newcomer.
+    const info = this.peerInfos(undefined).filter((p) => p.nodeId === remoteId);
+    for (const [id, other2] of this.sessions) if (id !== remoteId && other2.isReady) other2.sendControl({ type: 'peers', peers: info });
+    this.flushOutbox(remoteId);
+    return true;
+  }
+
+  private onSessionClose(s: NativeSession, reason: string, dialedAddress?: string): void {
+    const id = s.remote?.nodeId;
+    for (const [mid, sess] of this.sentOn) if (sess === s) this.sentOn.delete(mid);
+    if (!id) {
+      if (reason !== 'node stopped') this.log('warn', `native connection${dialedAddress ? ` to ${dialedAddress}` : ''} closed before its handshake: ${reason}`);
+      if (dialedAddress && this.peers.get(dialedAddress)) this.peers.setState(dialedAddress, 'inactive', reason);
+      return;
+    }
+    if (this.sessions.get(id) !== s) return; // a duplicate, or replaced
+    this.sessions.delete(id);
+    const rec = this.peers.byNodeId(id);
+    if (!rec) return;
+    this.log('info', `native session with ${rec.name} (${rec.address}) closed: ${reason}`);
+    if (rec.state === 'connected') this.peers.setState(rec.address, 'inactive', reason);
+    if (this.listener) this.scheduleReconnect(rec);
+  }
+
+  private onFrame(s: NativeSession, f: Frame): void {
+    const fromId = s.remote!.nodeId;
+    const rec = this.peers.byNodeId(fromId);
+    if (rec) rec.lastSeen = this.now();
+    switch (f.type) {
+      case 'chat':
+        this.onChatFrame(s, f);
+        return;
+      case 'ack': {
+        this.outbox.remove(f.id);
+        this.sentOn.delete(f.id);
+        const m = this.historyIndex.get(f.id);
+        if (m && m.direction === 'out' && m.state !== 'read' && m.state !== 'delivered' && m.state !== 'cancelled') this.updateMessage(m, { state: 'delivered', error: undefined });
+        return;
+      }
+      case 'read':
+        for (const id of f.ids) {
+          this.outbox.remove(id);
+          const m = this.historyIndex.get(id);
+          if (m && m.direction === 'out' && m.state !== 'read') this.updateMessage(m, { state: 'read', error: undefined });
+        }
+        return;
+      case 'peers':
+        this.onPeersFrame(s, f.peers);
+        return;
+      case 'sync': {
+        const since = Math.max(f.since, this.now() - this.limits.catchupWindowMs);
+        const missed = this.history.filter((m) => m.conversation === EVERYONE && m.ts > since && m.direction !== 'system' && (m.origin || m.direction === 'out')).slice(-this.limits.catchupMax);
+        for (const m of missed) if (!s.trySend(this.frameOf(m, 'everyone', 0))) break;
+        return;
+      }
+      case 'error':
+        this.log('error', `${rec?.name ?? fromId}: ${f.message}`);
+        if (rec) this.peers.setState(rec.address, rec.state, f.message);
+        return;
+      case 'bye':
+        if (rec) {
+          this.peers.upsert(rec, { wanted: false });
+          this.cancelReconnect(fromId);
+          this.peers.setState(rec.address, 'known', '');
+          this.system(conversationOf(rec), `${rec.name} (${rec.address}) disconnected`);
+        }
+        this.sessions.delete(fromId);
+        s.close('peer said bye');
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onChatFrame(s: NativeSession, f: ChatFrame): void {
+    if (f.origin === this.nodeId) return; // our own broadcast came back around the mesh
+    const duplicate = this.historyIndex.has(f.id) || !this.seen.add(f.id);
+    s.sendControl({ type: 'ack', id: f.id });
+    if (duplicate) return;
+    const fromRec = this.peers.byNodeId(s.remote!.nodeId);
+    let originRec = this.peers.byNodeId(f.origin);
+    const originAddr = f.originAddress ? tryParseAddress(f.originAddress) : undefined;
+    if (!originRec && originAddr && !this.isSelf(originAddr) && !this.peers.get(addressKey(originAddr))) {
+      originRec = this.peers.upsert(originAddr, { name: f.originName, nodeId: f.origin, protocol: 'native', state: 'known', source: 'exchange', learnedVia: fromRec?.name });
+    }
+    const conversation = f.conv === 'everyone' ? EVERYONE : nativeConversation(f.origin);
+    this.addMessage({
+      id: f.id,
+      ts: Math.min(f.ts, this.now()),
+      conversation,
+      direction: 'in',
+      peer: originRec?.address ?? f.originAddress,
+      name: originRec?.name ?? f.originName,
+      text: f.text,
+      origin: f.origin,
+    });
+    if (f.conv === 'everyone' && f.hops > 0) {
+      const fwd: ChatFrame = { ...f, hops: f.hops - 1 };
+      for (const [id, other] of this.sessions) {
+        if (other === s || id === f.origin || !other.isReady) continue;
+        other.trySend(fwd); // a neighbour that is behind catches up later
+      }
+    }
+  }
+
+  private onPeersFrame(s: NativeSession, list: PeerInfo[]): void {
+    const via = this.peers.byNodeId(s.remote!.nodeId)?.name ?? s.remote!.name;
+    for (const p of list) {
+      if (p.nodeId === this.nodeId || this.peers.byNodeId(p.nodeId)) continue;
+      const addr = tryParseAddress(p.address);
+      if (!addr || this.isSelf(addr)) continue;
+      if (this.peers.get(addressKey(addr))?.nodeId) continue;
+      this.peers.upsert(addr, { name: p.name, nodeId: p.nodeId, protocol: 'native', state: 'known', source: 'exchange', learnedVia: via, lastSeen: p.lastSeen });
+      this.log('info', `learned ${p.name} (${addressKey(addr)}) from ${via}`);
+      if (this.sessions.size < this.limits.maxAutoConnect) void this.dialNative(addressKey(addr));
+    }
+  }
+
+  /** Native peers worth telling a neighbour about (not itself). */
+  private peerInfos(exceptNodeId: string | undefined): PeerInfo[] {
+    return this.peers
+      .list()
+      .filter((p) => p.protocol === 'native' && p.nodeId && p.nodeId !== exceptNodeId && p.state !== 'gone')
+      .slice(0, 200)
+      .map((p) => ({ nodeId: p.nodeId as string, address: p.address, name: p.name, lastSeen: p.lastSeen }));
+  }
+
+  /** Ask neighbours for Everyone messages newer than the newest native one we have (with slack for clock skew). */
+  private catchupSince(): number {
+    for (let i = this.history.length - 1; i >= 0; i--) {
+      const m = this.history[i];
+      if (m.conversation === EVERYONE && m.origin && m.direction === 'in') return m.ts - 5 * 60_000;
+    }
+    return 0;
+  }
+
+  private scheduleReconnect(rec: PeerRecord): void {
+    const id = rec.nodeId;
+    if (!id || !this.listener || this.reconnectTimers.has(id)) return;
+    const waiting = this.outbox.pending(id).length > 0;
+    if (!rec.wanted && !waiting) return;
+    const attempt = this.reconnectAttempts.get(id) ?? 0;
+    const wait = backoffDelay(attempt, { baseMs: this.limits.reconnectBaseMs, maxMs: this.limits.reconnectMaxMs, jitter: 0.5 });
+    const t = setTimeout(() => {
+      this.reconnectTimers.delete(id);
+      this.reconnectAttempts.set(id, attempt + 1);
+      const cur = this.peers.byNodeId(id);
+      if (cur && !this.sessions.get(id)?.isReady) void this.dialNative(cur.address);
+    }, wait);
+    t.unref?.();
+    this.reconnectTimers.set(id, t);
+  }
+
+  private cancelReconnect(nodeId: string): void {
+    clearTimeout(this.reconnectTimers.get(nodeId));
+    this.reconnectTimers.delete(nodeId);
+  }
+
+  // ---------------------------------------------------------------- history
+
+  private addMessage(m: Omit<ChatMessage, 'id' | 'ts'> & { id?: string; ts?: number }): ChatMessage {
+    const message: ChatMessage = { ...m, id: m.id ?? randomUUID(), ts: m.ts ?? this.now() };
     this.history.push(message);
     this.historyIndex.set(message.id, message);
     if (this.history.length > this.limits.maxHistory) {
@@ -470,6 +1000,11 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     }, 250);
     this.savePeersTimer.unref();
   }
+}
+
+/** A peer's conversation: node:ID for a native peer (stable across addresses), else its address. */
+function conversationOf(p: PeerRecord): string {
+  return p.nodeId && p.protocol === 'native' ? nativeConversation(p.nodeId) : p.address;
 }
 
 function delay(ms: number): Promise<void> {

@@ -9,7 +9,7 @@ import { sanitizePeerName } from './names';
 export type PeerState = 'connected' | 'known' | 'inactive' | 'gone';
 
 /** How the peer came to be in the table. */
-export type PeerSource = 'message' | 'connect' | 'settings' | 'restored';
+export type PeerSource = 'message' | 'connect' | 'settings' | 'restored' | 'exchange';
 
 export interface PeerRecord {
   /** "IP:PORT" of its listening address: the table key. */
@@ -22,12 +22,17 @@ export interface PeerRecord {
   lastSeen?: number;
   lastError?: string;
   source: PeerSource;
+  protocol?: 'classic' | 'native';
+  nodeId?: string;
+  /** Set when learned through peer exchange: the neighbour's name. */
+  learnedVia?: string;
+  /** The user connected to it: keep reconnecting (native) until they disconnect. */
+  wanted?: boolean;
 }
 
 /** What persists of a peer: state comes back as known (nobody is connected after a restart). */
-export type StoredPeer = Pick<PeerRecord, 'address' | 'host' | 'port' | 'name' | 'lastSeen' | 'source'> & {
-  lastError?: string;
-};
+export type StoredPeer = Pick<PeerRecord, 'address' | 'host' | 'port' | 'name' | 'lastSeen' | 'source'> &
+  Partial<Pick<PeerRecord, 'lastError' | 'protocol' | 'nodeId' | 'learnedVia' | 'wanted'>>;
 
 export interface PeerTableEvents {
   changed: [];
@@ -72,6 +77,10 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
     if (patch.state !== undefined) rec.state = patch.state;
     if (patch.lastSeen !== undefined) rec.lastSeen = patch.lastSeen;
     if ('lastError' in patch) rec.lastError = patch.lastError;
+    if (patch.protocol !== undefined) rec.protocol = patch.protocol;
+    if (patch.nodeId !== undefined) rec.nodeId = patch.nodeId;
+    if (patch.learnedVia !== undefined) rec.learnedVia = patch.learnedVia;
+    if (patch.wanted !== undefined) rec.wanted = patch.wanted;
     this.evict(key);
     this.emit('changed');
     return rec;
@@ -85,6 +94,11 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
     this.emit('changed');
   }
 
+  byNodeId(nodeId: string): PeerRecord | undefined {
+    for (const p of this.peers.values()) if (p.nodeId === nodeId) return p;
+    return undefined;
+  }
+
   remove(address: string): boolean {
     const had = this.peers.delete(address);
     if (had) this.emit('changed');
@@ -92,7 +106,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
   }
 
   toStored(): StoredPeer[] {
-    return this.list().map(({ address, host, port, name, lastSeen, lastError, source }) => ({
+    return this.list().map(({ address, host, port, name, lastSeen, lastError, source, protocol, nodeId, learnedVia, wanted }) => ({
       address,
       host,
       port,
@@ -100,6 +114,10 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
       lastSeen,
       lastError,
       source,
+      protocol,
+      nodeId,
+      learnedVia,
+      wanted,
     }));
   }
 
@@ -117,6 +135,10 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
           lastSeen: typeof s.lastSeen === 'number' ? s.lastSeen : undefined,
           lastError: typeof s.lastError === 'string' ? s.lastError : undefined,
           source: 'restored',
+          protocol: s.protocol === 'native' || s.protocol === 'classic' ? s.protocol : undefined,
+          nodeId: typeof s.nodeId === 'string' ? s.nodeId : undefined,
+          learnedVia: typeof s.learnedVia === 'string' ? s.learnedVia : undefined,
+          wanted: s.wanted === true,
         },
       );
     }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ChatMessage } from './chatTypes';
+import { OutboxEntry } from './native/outbox';
 import { StoredPeer } from './peerTable';
 
 /** Where the node keeps its peer directory and chat history. */
@@ -12,6 +13,11 @@ export interface Store {
   appendHistory(messages: ChatMessage[]): void;
   /** Rewrites history to exactly these messages (after trimming). */
   rewriteHistory(messages: ChatMessage[]): void;
+  loadOutbox(): OutboxEntry[];
+  saveOutbox(entries: OutboxEntry[]): void;
+  /** The node's persistent random id, or undefined the first time. */
+  loadNodeId(): string | undefined;
+  saveNodeId(id: string): void;
   flush(): void;
 }
 
@@ -35,17 +41,39 @@ export class FileStore implements Store {
   }
 
   loadPeers(): StoredPeer[] {
-    try {
-      const data = JSON.parse(fs.readFileSync(this.peersFile, 'utf8')) as unknown;
-      return Array.isArray(data) ? (data as StoredPeer[]) : [];
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(`could not read ${this.peersFile}: ${String(err)}`);
-      return [];
-    }
+    const data = this.readJson(this.peersFile);
+    return Array.isArray(data) ? (data as StoredPeer[]) : [];
   }
 
   savePeers(peers: StoredPeer[]): void {
     this.atomicWrite(this.peersFile, JSON.stringify(peers, null, 1));
+  }
+
+  loadOutbox(): OutboxEntry[] {
+    const data = this.readJson(path.join(this.dir, 'outbox.json'));
+    return Array.isArray(data) ? (data as OutboxEntry[]) : [];
+  }
+
+  saveOutbox(entries: OutboxEntry[]): void {
+    this.atomicWrite(path.join(this.dir, 'outbox.json'), JSON.stringify(entries));
+  }
+
+  loadNodeId(): string | undefined {
+    const data = this.readJson(path.join(this.dir, 'node.json')) as { nodeId?: unknown } | undefined;
+    return typeof data?.nodeId === 'string' && /^[0-9a-f]{8,64}$/.test(data.nodeId) ? data.nodeId : undefined;
+  }
+
+  saveNodeId(id: string): void {
+    this.atomicWrite(path.join(this.dir, 'node.json'), JSON.stringify({ nodeId: id }));
+  }
+
+  private readJson(file: string): unknown {
+    try {
+      return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(`could not read ${file}: ${String(err)}`);
+      return undefined;
+    }
   }
 
   loadHistory(): ChatMessage[] {
@@ -131,6 +159,20 @@ export class MemoryStore implements Store {
   }
   rewriteHistory(messages: ChatMessage[]): void {
     this.history = [...messages];
+  }
+  outbox: OutboxEntry[] = [];
+  nodeId: string | undefined;
+  loadOutbox(): OutboxEntry[] {
+    return this.outbox;
+  }
+  saveOutbox(entries: OutboxEntry[]): void {
+    this.outbox = entries;
+  }
+  loadNodeId(): string | undefined {
+    return this.nodeId;
+  }
+  saveNodeId(id: string): void {
+    this.nodeId = id;
   }
   flush(): void {}
 }

@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import { normalizeIp } from '../address';
 import { describeSocketError, PeerChatError } from '../errors';
 import { Limits } from '../limits';
+import { BANNER } from '../native/frames';
 
 export interface IncomingPayload {
   remoteIp: string;
@@ -17,7 +18,15 @@ export interface ListenerHooks {
   onPayload(p: IncomingPayload): void;
   /** A connection dropped for a reason worth logging (too big, idle, over a count limit). */
   onDrop(remote: string, reason: string): void;
+  /**
+   * A client that stayed silent got our banner and echoed it: a PeerChat node. The socket and
+   * the bytes after the banner now belong to the native layer. Without this hook no banner is sent.
+   */
+  onNative?(socket: net.Socket, leftover: Buffer): void;
 }
+
+/** How long a silent client waits before a PeerChat server sends its banner. */
+export const BANNER_DELAY_MS = 100;
 
 /** Accepts classic connections within the limits; one bad connection never affects another. */
 export class ClassicListener {
@@ -85,20 +94,33 @@ export class ClassicListener {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    // Detection: classic clients speak at once; a client silent for BANNER_DELAY_MS gets the banner,
+    // and a PeerChat client answers with the same banner. Classic servers never read it: only a
+    // silent client (never a classic one) is sent anything.
+    let bannerSent = false;
+    let bannerTimer: NodeJS.Timeout | undefined;
     const finish = () => {
       if (done) return;
       done = true;
+      clearTimeout(bannerTimer);
       this.sockets.delete(socket);
       const left = (this.perIp.get(ip) ?? 1) - 1;
       if (left <= 0) this.perIp.delete(ip);
       else this.perIp.set(ip, left);
     };
+    if (this.hooks.onNative) {
+      bannerTimer = setTimeout(() => {
+        if (done || size > 0 || socket.destroyed) return;
+        bannerSent = true;
+        socket.write(BANNER);
+      }, BANNER_DELAY_MS);
+    }
     socket.setTimeout(this.limits.incomingIdleMs, () => {
       this.hooks.onDrop(remote, `idle for ${this.limits.incomingIdleMs / 1000} s after ${size} bytes`);
       finish();
       socket.destroy();
     });
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       if (done) return;
       size += chunk.length;
       if (size > this.limits.maxIncomingBytes) {
@@ -108,7 +130,21 @@ export class ClassicListener {
         return;
       }
       chunks.push(chunk);
-    });
+      if (bannerSent && this.hooks.onNative) {
+        const head = Buffer.concat(chunks, size);
+        const want = Buffer.from(BANNER);
+        if (head.length < want.length && want.subarray(0, head.length).equals(head)) return; // wait for the rest
+        if (head.subarray(0, want.length).equals(want)) {
+          finish();
+          socket.removeListener('data', onData);
+          socket.removeAllListeners('end');
+          socket.removeAllListeners('timeout');
+          socket.setTimeout(0);
+          this.hooks.onNative(socket, head.subarray(want.length));
+        }
+      }
+    };
+    socket.on('data', onData);
     socket.on('end', () => {
       if (done) return;
       finish();
@@ -137,13 +173,19 @@ export interface SendOptions {
 }
 
 /** One connection, one write, half-close, read any reply briefly. Never throws. */
-export function sendOnce(host: string, port: number, payload: Buffer, opt: SendOptions): Promise<SendResult & { retryable?: boolean }> {
+export function sendOnce(
+  host: string,
+  port: number,
+  payload: Buffer,
+  opt: SendOptions,
+  connected?: net.Socket,
+): Promise<SendResult & { retryable?: boolean }> {
   return new Promise((resolve) => {
     let written = false;
     let settled = false;
     let reply = '';
     let replyTimer: NodeJS.Timeout | undefined;
-    const socket = net.connect({ host, port });
+    const socket = connected ?? net.connect({ host, port });
     const settle = (r: SendResult & { retryable?: boolean }) => {
       if (settled) return;
       settled = true;
@@ -156,12 +198,13 @@ export function sendOnce(host: string, port: number, payload: Buffer, opt: SendO
       settle(written ? { ok: true } : { ok: false, error: `sending to ${host}:${port} timed out after ${opt.timeoutMs} ms` });
     }, opt.timeoutMs);
     socket.setNoDelay(true);
-    socket.on('connect', () => {
+    const write = () =>
       socket.end(payload, () => {
         written = true;
         replyTimer = setTimeout(() => settle({ ok: true, reply: reply || undefined }), opt.replyWaitMs);
       });
-    });
+    if (connected) write();
+    else socket.on('connect', write);
     socket.on('data', (d: Buffer) => {
       if (reply.length < 4096) reply += d.toString('utf8');
     });
@@ -210,4 +253,63 @@ export class KeyedQueue {
     });
     return next;
   }
+}
+
+export type ProbeResult =
+  | { kind: 'native'; socket: net.Socket; leftover: Buffer }
+  | { kind: 'classic'; socket: net.Socket }
+  | { kind: 'error'; error: string; retryable: boolean };
+
+/**
+ * Dials and waits briefly for a PeerChat banner. Banner: echo it, the socket is native.
+ * Silence: a classic server (they never speak first); the open socket is handed back untouched
+ * so the classic text goes on this same connection.
+ */
+export function probeDial(host: string, port: number, waitMs: number, timeoutMs: number): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    let settled = false;
+    let got = Buffer.alloc(0);
+    const want = Buffer.from(BANNER);
+    let waitTimer: NodeJS.Timeout | undefined;
+    const connectTimer = setTimeout(() => fail(`connecting to ${host}:${port} timed out after ${timeoutMs} ms`, false), timeoutMs);
+    const cleanup = () => {
+      clearTimeout(waitTimer);
+      clearTimeout(connectTimer);
+      socket.removeListener('data', onData);
+      socket.removeListener('error', onError);
+      socket.removeListener('close', onClose);
+    };
+    const done = (r: ProbeResult) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      resolve(r);
+    };
+    const fail = (error: string, retryable: boolean) => {
+      socket.destroy();
+      done({ kind: 'error', error, retryable });
+    };
+    const onData = (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      if (got.length < want.length && want.subarray(0, got.length).equals(got)) return;
+      if (got.subarray(0, want.length).equals(want)) {
+        socket.write(want);
+        done({ kind: 'native', socket, leftover: got.subarray(want.length) });
+      } else {
+        // A server that speaks first but not our banner: not PeerChat. Treat as classic.
+        done({ kind: 'classic', socket });
+      }
+    };
+    const onError = (err: NodeJS.ErrnoException) =>
+      fail(`could not connect to ${host}:${port}: ${describeSocketError(err)}`, err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET');
+    const onClose = () => fail(`${host}:${port} closed the connection`, true);
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    socket.on('connect', () => {
+      clearTimeout(connectTimer);
+      waitTimer = setTimeout(() => done({ kind: 'classic', socket }), waitMs);
+    });
+  });
 }

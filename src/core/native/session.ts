@@ -1,0 +1,232 @@
+/**
+ * One native connection after detection: handshake, framed messages, heartbeats, batched writes
+ * and bounded buffering. A bad frame closes this session only.
+ */
+import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
+import { normalizeIp } from '../address';
+import { checkFrame, encodeFrame, Frame, FrameDecoder, HelloFrame, PROTOCOL_VERSION } from './frames';
+
+export interface SessionOptions {
+  nodeId: string;
+  name: string;
+  /** Our listening address, "IP:PORT". */
+  listen: string;
+  /** True when this side dialed: decides which of two simultaneous connections survives. */
+  initiator: boolean;
+  maxFrameBytes: number;
+  /** Send a ping when nothing was written for this long. */
+  heartbeatMs: number;
+  /** Close when nothing was received for this long. */
+  deadAfterMs: number;
+  /** Above this many bytes waiting to be written, trySend refuses (the caller keeps the item). */
+  highWaterBytes: number;
+  /** Above this many bytes waiting, even control frames cannot be queued: the peer is too slow. */
+  maxQueuedBytes: number;
+  /** The handshake must finish within this time. */
+  handshakeMs: number;
+}
+
+export interface SessionEvents {
+  /** The remote's hello arrived and is compatible. */
+  ready: [HelloFrame];
+  frame: [Frame];
+  /** Writes are possible again after trySend refused. */
+  drain: [];
+  close: [string];
+}
+
+export class NativeSession extends EventEmitter<SessionEvents> {
+  remote: HelloFrame | undefined;
+  readonly remoteIp: string;
+  private readonly decoder: FrameDecoder;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
+  private lastReceived = Date.now();
+  private lastWritten = Date.now();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private congested = false;
+  private closedReason: string | undefined;
+  /** Frames received per kind, for tests and the log. */
+  readonly stats = { framesIn: 0, framesOut: 0, bytesOut: 0 };
+
+  constructor(
+    private readonly socket: net.Socket,
+    readonly opts: SessionOptions,
+    leftover?: Buffer,
+  ) {
+    super();
+    this.remoteIp = normalizeIp(socket.remoteAddress);
+    this.decoder = new FrameDecoder(opts.maxFrameBytes);
+    socket.setTimeout(0);
+    socket.setNoDelay(true);
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('error', (err) => this.close(`socket error: ${err.message}`));
+    socket.on('close', () => this.close('connection closed'));
+    socket.on('drain', () => {
+      if (this.congested && !this.isCongested()) {
+        this.congested = false;
+        this.emit('drain');
+      }
+    });
+    this.handshakeTimer = setTimeout(() => this.close(`no handshake within ${opts.handshakeMs} ms`), opts.handshakeMs);
+    this.handshakeTimer.unref?.();
+    this.sendControl({ type: 'hello', v: PROTOCOL_VERSION, nodeId: opts.nodeId, name: opts.name, listen: opts.listen });
+    if (leftover?.length) queueMicrotask(() => this.onData(leftover));
+  }
+
+  get isOpen(): boolean {
+    return this.closedReason === undefined;
+  }
+
+  get isReady(): boolean {
+    return this.isOpen && this.remote !== undefined;
+  }
+
+  /** Bytes accepted but not yet taken by the kernel. */
+  get queuedBytes(): number {
+    return this.pendingBytes + this.socket.writableLength;
+  }
+
+  private isCongested(): boolean {
+    return this.queuedBytes > this.opts.highWaterBytes;
+  }
+
+  /** Queues a frame unless the peer is behind; false means "keep it and try after drain". */
+  trySend(f: Frame): boolean {
+    if (!this.isOpen) return false;
+    if (this.isCongested()) {
+      this.congested = true;
+      return false;
+    }
+    this.enqueue(encodeFrame(f));
+    return true;
+  }
+
+  /** Queues a small control frame; a peer so slow that even these pile up is disconnected. */
+  sendControl(f: Frame): void {
+    if (!this.isOpen) return;
+    if (this.queuedBytes > this.opts.maxQueuedBytes) {
+      this.close(`peer too slow: over ${this.opts.maxQueuedBytes} bytes waiting`);
+      return;
+    }
+    this.enqueue(encodeFrame(f));
+  }
+
+  /** Closes with a reason; sends a last frame (error/bye) first when given. */
+  close(reason: string, last?: Frame): void {
+    if (this.closedReason !== undefined) return;
+    if (last) {
+      this.enqueue(encodeFrame(last));
+      this.flush();
+    }
+    this.closedReason = reason;
+    clearInterval(this.heartbeat);
+    clearTimeout(this.handshakeTimer);
+    if (last) this.socket.end();
+    else this.socket.destroy();
+    // A peer that never reads our last frame must not hold the socket open.
+    setTimeout(() => this.socket.destroy(), 1000).unref?.();
+    this.emit('close', reason);
+  }
+
+  get closeReason(): string | undefined {
+    return this.closedReason;
+  }
+
+  private enqueue(buf: Buffer): void {
+    this.pending.push(buf);
+    this.pendingBytes += buf.length;
+    this.stats.framesOut++;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // One write per event-loop turn, however many frames were queued: batching is what lets
+      // one connection carry over a million small messages a second.
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0 || this.socket.destroyed) return;
+    const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.stats.bytesOut += data.length;
+    this.lastWritten = Date.now();
+    this.socket.write(data);
+  }
+
+  private onData(d: Buffer): void {
+    if (!this.isOpen) return;
+    this.lastReceived = Date.now();
+    let raw: unknown[];
+    try {
+      raw = this.decoder.push(d);
+    } catch (err) {
+      this.close(`bad frame: ${(err as Error).message}`, { type: 'error', code: 'ERR_BAD_FRAME', message: (err as Error).message });
+      return;
+    }
+    for (const r of raw) {
+      if (!this.isOpen) return;
+      const f = checkFrame(r);
+      if (f === undefined) {
+        this.close('malformed frame', { type: 'error', code: 'ERR_BAD_FRAME', message: 'malformed frame' });
+        return;
+      }
+      if (f === 'unknown') continue;
+      this.stats.framesIn++;
+      this.onFrame(f);
+    }
+  }
+
+  private onFrame(f: Frame): void {
+    if (!this.remote) {
+      if (f.type === 'error') {
+        this.close(`peer refused the session: ${f.message}`);
+        return;
+      }
+      if (f.type !== 'hello') {
+        this.close('expected hello first', { type: 'error', code: 'ERR_PROTOCOL', message: 'expected hello first' });
+        return;
+      }
+      if (Math.floor(f.v) !== PROTOCOL_VERSION) {
+        const message = `incompatible PeerChat protocol version ${f.v} (this node speaks ${PROTOCOL_VERSION}): update PeerChat on both sides`;
+        this.close(message, { type: 'error', code: 'ERR_VERSION', message });
+        return;
+      }
+      if (f.nodeId === this.opts.nodeId) {
+        this.close('connected to itself');
+        return;
+      }
+      clearTimeout(this.handshakeTimer);
+      this.remote = f;
+      this.heartbeat = setInterval(() => this.beat(), Math.max(50, Math.floor(this.opts.heartbeatMs / 2)));
+      this.heartbeat.unref?.();
+      this.emit('ready', f);
+      return;
+    }
+    switch (f.type) {
+      case 'ping':
+        this.sendControl({ type: 'pong' });
+        return;
+      case 'pong':
+        return;
+      case 'hello':
+        return; // a repeated hello changes nothing
+      default:
+        this.emit('frame', f);
+    }
+  }
+
+  private beat(): void {
+    const now = Date.now();
+    if (now - this.lastReceived > this.opts.deadAfterMs) {
+      this.close(`no data for ${Math.round((now - this.lastReceived) / 1000)} s: connection presumed dead`);
+      return;
+    }
+    if (now - this.lastWritten >= this.opts.heartbeatMs) this.sendControl({ type: 'ping' });
+  }
+}
