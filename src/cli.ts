@@ -24,6 +24,8 @@ commands:
   /disconnect HOST:PORT    tell a peer you leave (exit) and stop treating it as connected
   /peers                   list peers
   /prune                   PING every peer, remove those that do not answer
+  /outbox                  list messages waiting for native peers that are away
+  /cancel ID               cancel a queued message
   /history [N]             show the last N messages
   /quit                    say exit to connected peers and leave`;
 
@@ -78,19 +80,36 @@ function main(): void {
     if (s.state === 'listening') out({ type: 'listening', address: node.address, bind: s.address }, `PeerChat ${node.name} listening on ${s.address}; peers reach you at ${node.address}. /help for commands.`);
     else if (s.state === 'error') out({ type: 'error', message: s.reason, code: s.code }, `! ${s.reason}`);
   });
+  // Native delivery states are reported once each, as they happen.
+  const reported = new Map<string, string>();
   node.on('message', (m: ChatMessage) => {
-    if (m.direction === 'in') out({ type: 'message', from: m.peer, name: m.name, text: m.text, id: m.id, ts: m.ts }, `[${time(m.ts)}] ${m.name} (${m.peer}): ${m.text}`);
-    else if (m.direction === 'system') out({ type: 'system', text: m.text, peer: m.peer }, `* ${m.text}`);
+    if (m.direction === 'in') {
+      out(
+        { type: 'message', from: m.peer, name: m.name, text: m.text, id: m.id, ts: m.ts, conversation: m.conversation, ...(m.origin ? { origin: m.origin } : {}) },
+        `[${time(m.ts)}] ${m.conversation === 'everyone' ? '(everyone) ' : ''}${m.name} (${m.peer ?? '?'}): ${m.text}`,
+      );
+    } else if (m.direction === 'system') {
+      out({ type: 'system', text: m.text, peer: m.peer }, `* ${m.text}`);
+    } else if (m.state === 'queued' || m.state === 'delivered' || m.state === 'read' || m.state === 'cancelled') {
+      if (reported.get(m.id) === m.state) return;
+      reported.set(m.id, m.state);
+      const to = m.conversation === 'everyone' ? 'everyone' : m.peer ?? m.conversation;
+      out({ type: m.state, id: m.id, to }, `  ${m.state}: "${m.text.slice(0, 40)}" → ${to}`);
+    }
   });
   node.on('log', (level, text) => {
     if (level === 'warn' || level === 'error') out({ type: 'log', level, text }, json ? '' : `  (${text})`);
   });
 
-  const sent = (r: PeerResult) => out({ type: 'sent', to: r.peer, ok: r.ok, ...(r.error ? { error: r.error } : {}), acked: !!r.acked }, r.ok ? `  sent to ${r.peer}` : `! not sent to ${r.peer}: ${r.error}`);
+  const sent = (r: PeerResult, id?: string) =>
+    out(
+      { type: 'sent', to: r.peer, ok: r.ok, ...(id ? { id } : {}), ...(r.error ? { error: r.error } : {}), acked: !!r.acked, ...(r.queued ? { queued: true } : {}) },
+      r.ok ? `  ${r.queued ? 'queued for' : 'sent to'} ${r.peer}` : `! not sent to ${r.peer}: ${r.error}`,
+    );
   const peers = () =>
     out(
       { type: 'peers', peers: node.peerViews() },
-      node.peerViews().length ? node.peerViews().map((p) => `  ${p.state.padEnd(9)} ${p.name} ${p.address}${p.lastError ? `  (${p.lastError})` : ''}`).join('\n') : '  no peers yet',
+      node.peerViews().length ? node.peerViews().map((p) => `  ${p.state.padEnd(9)} ${(p.protocol ?? '?').padEnd(7)} ${p.name} ${p.address} ${p.learnedFrom ?? ''}${p.lastError ? `  (${p.lastError})` : ''}`).join('\n') : '  no peers yet',
     );
 
   let quitting = false;
@@ -111,26 +130,31 @@ function main(): void {
     const afterFirst = rest.slice(1).join(' ');
     try {
       switch (input.startsWith('/') ? cmd.toLowerCase() : '/broadcast-plain') {
-        case '/send':
-          sent((await node.send(firstArg, afterFirst)).result);
-          break;
-        case '/broadcast': {
-          const { results } = await node.broadcast(arg);
-          if (results.length === 0) error('no peers to broadcast to yet');
-          results.forEach(sent);
+        case '/send': {
+          const { message, result } = await node.send(firstArg, afterFirst);
+          sent(result, message.id);
           break;
         }
+        case '/broadcast':
         case '/broadcast-plain': {
-          const { results } = await node.broadcast(input);
+          const { message, results } = await node.broadcast(cmd.toLowerCase() === '/broadcast' ? arg : input);
           if (results.length === 0) error('no peers to broadcast to yet');
-          results.forEach(sent);
+          results.forEach((r) => sent(r, message.id));
           break;
         }
+        case '/outbox': {
+          const entries = node.outboxEntries().map((e) => ({ id: e.message.id, to: e.peer ?? `node:${e.to}`, text: e.message.text, state: e.message.state, ts: e.message.ts }));
+          out({ type: 'outbox', messages: entries }, entries.length ? entries.map((e) => `  ${e.id.slice(0, 8)} → ${e.to}: ${e.text}`).join('\n') : '  nothing waits');
+          break;
+        }
+        case '/cancel':
+          if (!node.cancel(firstArg)) error(`no queued message ${firstArg}`);
+          break;
         case '/connect':
           sent(await node.connect(firstArg));
           break;
         case '/connectall':
-          (await node.connectAll()).forEach(sent);
+          (await node.connectAll()).forEach((r) => sent(r));
           break;
         case '/disconnect':
           sent(await node.disconnect(firstArg, true));

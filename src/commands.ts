@@ -102,7 +102,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     reg('peerchat.sendMessage', async (arg?: PeerArg, textArg?: string) => {
       const fromTree = arg !== undefined && typeof arg === 'object';
       if (fromTree && textArg === undefined) {
-        await ctx.showChat(argAddress(arg));
+        await ctx.showChat((arg as PeerView).conversation ?? argAddress(arg));
         return undefined;
       }
       const address = argAddress(arg) ?? (await pickPeer(ctx, 'Send Message', (p) => p.state !== 'gone', true));
@@ -115,9 +115,10 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
           validateInput: (v) => (v.trim() ? undefined : 'The message is empty'),
         }));
       if (!text) return undefined;
-      const { result } = await node.send(address, text);
+      const { message, result } = await node.send(address, text);
       if (!result.ok) void vscode.window.showErrorMessage(`PeerChat: not delivered to ${result.peer}: ${result.error}`);
-      return result;
+      else if (result.queued) void vscode.window.showInformationMessage(`PeerChat: ${result.peer} is away; the message waits in the outbox and goes when it is back.`);
+      return { ...result, id: message.id };
     }),
 
     reg('peerchat.broadcast', async (textArg?: string) => {
@@ -196,6 +197,21 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       const address = argAddress(arg) ?? (await pickPeer(ctx, 'Remove Peer', () => true, false));
       if (!address) return false;
       return node.removePeer(address);
+    }),
+
+    reg('peerchat.showOutbox', async () => {
+      const entries = node.outboxEntries();
+      if (entries.length === 0) {
+        void vscode.window.showInformationMessage('PeerChat: the outbox is empty: nothing waits for an absent peer.');
+        return entries;
+      }
+      type Item = vscode.QuickPickItem & { id: string };
+      const pick = await vscode.window.showQuickPick<Item>(
+        entries.map((e) => ({ id: e.message.id, label: e.message.text.replace(/\s+/g, ' ').slice(0, 80), description: `→ ${node.peers.byNodeId(e.to)?.name ?? e.to}`, detail: `${e.message.state} since ${new Date(e.message.ts).toLocaleString()}` })),
+        { title: 'Outbox: messages waiting for peers that are away', placeHolder: 'Choose a message to cancel it' },
+      );
+      if (pick && (await vscode.window.showWarningMessage(`Cancel "${pick.label}"?`, 'Cancel Message')) === 'Cancel Message') node.cancel(pick.id);
+      return entries;
     }),
 
     reg('peerchat.showLog', () => ctx.log.show()),

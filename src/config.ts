@@ -15,6 +15,7 @@ export interface PeerChatConfig {
   inactiveAfterSeconds: number;
   notifications: boolean;
   sendExitOnDisconnect: boolean;
+  readReceipts: boolean;
 }
 
 export const SECTION = 'peerchat';
@@ -34,5 +35,6 @@ export function readConfig(): PeerChatConfig {
     inactiveAfterSeconds: Math.max(0, c.get<number>('inactiveAfterSeconds') ?? 300),
     notifications: c.get<boolean>('notifications') ?? true,
     sendExitOnDisconnect: c.get<boolean>('sendExitOnDisconnect') ?? true,
+    readReceipts: c.get<boolean>('readReceipts') ?? true,
   };
 }

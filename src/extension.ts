@@ -50,6 +50,7 @@ function activateInto(context: vscode.ExtensionContext, subscriptions: vscode.Di
     name: config.name,
     advertisedIp: config.advertisedIp,
     inactiveAfterSeconds: config.inactiveAfterSeconds,
+    readReceipts: config.readReceipts,
     store,
   });
   current = { node, disposables: subscriptions };
@@ -82,6 +83,10 @@ function activateInto(context: vscode.ExtensionContext, subscriptions: vscode.Di
           void vscode.window.showErrorMessage(`PeerChat: ${(err as Error).message}`);
         }
       },
+      cancel: (id) => {
+        if (!node.cancel(id)) void vscode.window.showInformationMessage('PeerChat: that message is no longer waiting.');
+      },
+      viewing: (conversation) => node.markRead(conversation),
       command: (name) => void vscode.commands.executeCommand(name === 'connect' ? 'peerchat.connect' : 'peerchat.copyMyAddress'),
     },
     log,
@@ -128,6 +133,7 @@ function activateInto(context: vscode.ExtensionContext, subscriptions: vscode.Di
           name: config.name,
           advertisedIp: config.advertisedIp,
           inactiveAfterSeconds: config.inactiveAfterSeconds,
+          readReceipts: config.readReceipts,
         });
       } catch (err) {
         await offerAnotherPort(err, config);

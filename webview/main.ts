@@ -80,10 +80,10 @@ function renderTabs(): void {
     tab.setAttribute('role', 'tab');
     tab.setAttribute('aria-selected', String(c === current()));
     tab.dataset.conversation = c;
-    const peer = model.peers.get(c);
+    const peer = model.peerOf(c);
     if (peer) tab.append(el('span', `dot dot-${peer.state}`));
     tab.append(el('span', 'label', model.title(c)));
-    tab.title = c === EVERYONE ? 'Broadcasts and everything you receive' : `${model.title(c)} — ${c}${peer ? ` (${peer.state})` : ''}`;
+    tab.title = c === EVERYONE ? 'Broadcasts and everything you receive' : `${model.title(c)} — ${peer?.address ?? c}${peer ? ` (${peer.protocol ?? 'classic'}, ${peer.state})` : ''}`;
     const n = c === current() && visible() ? 0 : model.unread(c);
     if (n > 0) tab.append(el('span', 'badge', n > 99 ? '99+' : String(n)));
     tab.addEventListener('click', () => select(c));
@@ -122,7 +122,7 @@ function renderLog(): void {
     frag.append(empty);
   }
   const showPeer = current() === EVERYONE;
-  for (const m of msgs.slice(-shown)) frag.append(renderMessage(m, showPeer, retry));
+  for (const m of msgs.slice(-shown)) frag.append(renderMessage(m, showPeer, actions));
   logEl.replaceChildren(frag);
   if (stickToBottom) logEl.scrollTop = logEl.scrollHeight;
 }
@@ -136,7 +136,7 @@ function appendPending(): void {
     const m = model.all().find((x) => x.id === id);
     if (!m || !ChatModel.belongs(m, current())) continue;
     empty?.remove();
-    const node = renderMessage(m, showPeer, retry);
+    const node = renderMessage(m, showPeer, actions);
     const existing = logEl.querySelector(`[data-id="${CSS.escape(id)}"]`);
     if (existing) existing.replaceWith(node);
     else logEl.append(node);
@@ -159,9 +159,10 @@ function select(c: string): void {
   input.focus();
 }
 
-function retry(id: string): void {
-  post({ type: 'retry', id });
-}
+const actions = {
+  retry: (id: string) => post({ type: 'retry', id }),
+  cancel: (id: string) => post({ type: 'cancel', id }),
+};
 
 function send(): void {
   const text = input.value;

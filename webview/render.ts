@@ -21,12 +21,21 @@ export function formatTime(ts: number): string {
 
 const STATE_LABEL: Record<string, [string, string]> = {
   sending: ['loading codicon-modifier-spin', 'sending'],
+  queued: ['clock', 'queued: waits for the peer'],
   sent: ['check', 'sent'],
   acked: ['check-all', 'acknowledged'],
+  delivered: ['check-all', 'delivered'],
+  read: ['eye', 'read'],
   failed: ['error', 'failed'],
+  cancelled: ['circle-slash', 'cancelled'],
 };
 
-export function renderMessage(m: ChatMessage, showPeer: boolean, onRetry: (id: string) => void): HTMLElement {
+export interface MessageActions {
+  retry(id: string): void;
+  cancel(id: string): void;
+}
+
+export function renderMessage(m: ChatMessage, showPeer: boolean, actions: MessageActions): HTMLElement {
   if (m.direction === 'system') {
     const row = el('div', 'msg system');
     row.dataset.id = m.id;
@@ -51,8 +60,14 @@ export function renderMessage(m: ChatMessage, showPeer: boolean, onRetry: (id: s
       if (m.error) st.append(el('span', 'error', `: ${m.error}`));
       const retry = el('button', 'retry', 'Retry');
       retry.type = 'button';
-      retry.addEventListener('click', () => onRetry(m.id));
+      retry.addEventListener('click', () => actions.retry(m.id));
       st.append(retry);
+    } else if (m.state === 'queued') {
+      const cancel = el('button', 'retry', 'Cancel');
+      cancel.type = 'button';
+      cancel.title = 'Take this message out of the outbox';
+      cancel.addEventListener('click', () => actions.cancel(m.id));
+      st.append(cancel);
     } else if (m.error) {
       st.append(el('span', 'error', ` (${m.error})`));
     }

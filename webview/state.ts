@@ -62,14 +62,20 @@ export class ChatModel {
   conversations(): string[] {
     const set = new Set<string>();
     for (const m of this.all()) if (m.conversation !== EVERYONE) set.add(m.conversation);
-    for (const p of this.peers.values()) if (p.state === 'connected') set.add(p.address);
+    for (const p of this.peers.values()) if (p.state === 'connected') set.add(p.conversation);
     if (this.persisted.conversation !== EVERYONE) set.add(this.persisted.conversation);
     return [EVERYONE, ...[...set].sort((a, b) => this.title(a).localeCompare(this.title(b)))];
   }
 
+  /** The peer a conversation is with (by address, or node id for native peers). */
+  peerOf(conversation: string): PeerView | undefined {
+    for (const p of this.peers.values()) if (p.conversation === conversation) return p;
+    return undefined;
+  }
+
   title(conversation: string): string {
     if (conversation === EVERYONE) return 'Everyone';
-    return this.peers.get(conversation)?.name ?? conversation;
+    return this.peerOf(conversation)?.name ?? conversation;
   }
 
   unread(conversation: string): number {

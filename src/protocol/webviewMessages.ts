@@ -21,6 +21,8 @@ export type WebviewToHost =
   | { type: 'ready' }
   | { type: 'send'; conversation: string; text: string }
   | { type: 'retry'; id: string }
+  /** Take a queued message out of the outbox. */
+  | { type: 'cancel'; id: string }
   /** The user is looking at this conversation (read receipts, notifications). */
   | { type: 'viewing'; conversation: string | null }
   | { type: 'command'; command: 'connect' | 'copyMyAddress' };
@@ -40,6 +42,7 @@ export function isWebviewToHost(v: unknown): v is WebviewToHost {
     case 'send':
       return isStr(m.conversation, 300) && isStr(m.text, MAX_COMPOSER_TEXT);
     case 'retry':
+    case 'cancel':
       return isStr(m.id, 100);
     case 'viewing':
       return m.conversation === null || isStr(m.conversation, 300);
@@ -66,7 +69,7 @@ function isMessage(v: unknown): v is ChatMessage {
 function isPeer(v: unknown): v is PeerView {
   if (typeof v !== 'object' || v === null) return false;
   const p = v as Record<string, unknown>;
-  return typeof p.address === 'string' && typeof p.name === 'string' && typeof p.state === 'string';
+  return typeof p.address === 'string' && typeof p.name === 'string' && typeof p.state === 'string' && typeof p.conversation === 'string';
 }
 
 function isSelf(v: unknown): v is SelfInfo {

@@ -8,6 +8,9 @@ import { buildChatHtml } from './webviewHtml';
 export interface ChatViewHandlers {
   send(conversation: string, text: string): Promise<void>;
   retry(id: string): Promise<void>;
+  cancel(id: string): void;
+  /** The user is looking at a conversation in a visible chat (read receipts). */
+  viewing(conversation: string): void;
   command(name: 'connect' | 'copyMyAddress'): void;
 }
 
@@ -90,6 +93,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   /** Queues a new or changed message for the webview. */
   pushMessage(m: ChatMessage): void {
     if (!this.ready) return; // the full state goes out on ready
+    // A message arriving in the conversation the user is looking at has been seen.
+    if (m.direction === 'in' && this.viewing !== null && this.view?.visible && (m.conversation === this.viewing)) this.handlers.viewing(this.viewing);
     this.batch.set(m.id, { ...m });
     if (!this.batchTimer) this.batchTimer = setTimeout(() => this.flush(), 30);
   }
@@ -134,8 +139,12 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       case 'retry':
         void this.handlers.retry(m.id);
         break;
+      case 'cancel':
+        this.handlers.cancel(m.id);
+        break;
       case 'viewing':
         this.viewing = m.conversation;
+        if (m.conversation !== null && this.view?.visible) this.handlers.viewing(m.conversation);
         break;
       case 'command':
         this.handlers.command(m.command);

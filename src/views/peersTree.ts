@@ -41,13 +41,21 @@ export class PeersTreeProvider implements vscode.TreeDataProvider<PeerView>, vsc
   getTreeItem(p: PeerView): vscode.TreeItem {
     const item = new vscode.TreeItem(p.name, vscode.TreeItemCollapsibleState.None);
     item.id = p.address;
-    item.description = `${p.address} · ${p.state}`;
+    item.description = `${p.address} · ${p.protocol ?? '?'} · ${p.state}`;
     const [icon, color] = ICONS[p.state];
     item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
     // A plain string: a peer's name must never become markdown or a command link.
-    item.tooltip = `${p.name} — ${p.address}\nState: ${p.state}\nLast seen: ${ago(p.lastSeen)}${p.lastError ? `\nLast error: ${p.lastError}` : ''}`;
+    item.tooltip = [
+      `${p.name} — ${p.address}`,
+      `State: ${p.state}`,
+      `Protocol: ${p.protocol === 'native' ? 'PeerChat native (receipts, offline delivery)' : p.protocol === 'classic' ? 'classic (one connection per message)' : 'not known yet'}`,
+      ...(p.nodeId ? [`Node id: ${p.nodeId.slice(0, 8)}`] : []),
+      `Learned: ${p.learnedFrom ?? 'message'}`,
+      `Last seen: ${ago(p.lastSeen)}`,
+      ...(p.lastError ? [`Last error: ${p.lastError}`] : []),
+    ].join('\n');
     item.contextValue = `peer.${p.state}`;
-    item.command = { command: 'peerchat.openConversation', title: 'Open Conversation', arguments: [p.address] };
+    item.command = { command: 'peerchat.openConversation', title: 'Open Conversation', arguments: [p.conversation] };
     return item;
   }
 

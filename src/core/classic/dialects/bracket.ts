@@ -47,8 +47,8 @@ export const bracketFamily: Family = {
   name: 'bracket',
   dialects: ['bracket', 'bracketAt', 'bracketDated'],
   detect: (text) => BRACKET_ADDRESS.test(text.replace(/^\s+/, '')),
-  parse(text): FamilyResult {
-    const s = text.replace(/^\s+/, '');
+  parse(input): FamilyResult {
+    const s = input.replace(/^\s+/, '');
     const m = BRACKET_ADDRESS.exec(s);
     if (!m) return { ok: false, reason: 'bracket form: no "<IP:PORT>" header' };
     const addr = checkAddress(m[1], m[2]);

@@ -25,7 +25,7 @@ export const headerlessFamily: Family = {
       if (!isValidPort(port)) return { ok: false, reason: `headerless: bad port in "${line}"` };
       return { ok: true, fields: { dialect: 'headerless', statedPort: port, text: line, kind: 'connectRequest', keyword: 'CONNECT:PORT', revealsDialect: true } };
     }
-    const s = stripLineEnd(text);
+    const s = stripLineEnd(text).replace(/^\s+/, '');
     const t = TEAM.exec(s);
     const name = t ? t[1] : undefined;
     const msg = t ? t[2] : s;
