@@ -15,7 +15,7 @@ import { DialectName, Family, FamilyResult, SelfIdentity } from './types';
 /** `<host:port>` at the start: any host token inside the brackets (they make it unambiguous). */
 const BRACKET_ADDRESS = /^<(\[[0-9A-Fa-f:.]+\]|[^<>\s:[\]]+):(\d{1,5})>/;
 const DATED = /^ \[(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\] @ /;
-const END_MARK = /\r?\n<end>[\r\n]*$/;
+const END_MARK = /(?:^|\r?\n)<end>[\r\n]*$/;
 
 function unbracket(name: string): string {
   return name.startsWith('<') && name.endsWith('>') ? name.slice(1, -1) : name;
@@ -71,7 +71,8 @@ export const bracketFamily: Family = {
     }
     const nt = nameAndText(after);
     if (!nt.name) return { ok: false, reason: 'bracket form: missing name' };
-    const text = stripLineEnd(nt.text.replace(END_MARK, ''));
+    // Only the @ forms end with the `<end>` mark; in the plain form `<end>` would be the text.
+    const text = stripLineEnd(dialect === 'bracket' ? nt.text : nt.text.replace(END_MARK, ''));
     if (text.trim() === '') return { ok: false, reason: 'bracket form: missing message text' };
     const { kind, keyword } = classifyHeaderText(text);
     return {

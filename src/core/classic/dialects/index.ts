@@ -13,8 +13,8 @@
  * 1. line mode  — only on a connection the framer put in line mode (its first line was a port
  *                 number). That is a property of the connection, not of the text: on such a
  *                 connection a line `5000` is an opening, elsewhere it is bare text.
- * 2. json       — starts with `{"key":`. Nothing else can: names have no colon, so a headerless
- *                 `NAME : text` never does.
+ * 2. json       — starts with `{"key":`. Nothing else can: names have no colon, and a headerless
+ *                 `NAME : text` has a space before its colon.
  * 3. bracket    — starts with `<host:port>`. The standard form has no `<`.
  * 4. pipe       — starts with `LISTENING_PORT:`; its first token has no port, so the standard
  *                 form would not claim it anyway, but the explicit prefix says it is this family.

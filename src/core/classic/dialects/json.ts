@@ -23,9 +23,10 @@ function typeKind(type: unknown): NormalizedKind | undefined {
 export const jsonFamily: Family = {
   name: 'json',
   dialects: ['json'],
-  // `{"key":`: no other family starts with it, and a headerless `NAME : text` cannot (names have
-  // no colon).
-  detect: (text) => /^\s*\{\s*"[^"\\]*"\s*:/.test(text),
+  // `{"key":` (colon right after the key, as json.dumps and JSON.stringify write it): no other
+  // family starts with it, and a headerless `NAME : text` cannot, since a name has no colon and
+  // the form puts a space before its own.
+  detect: (text) => /^\s*\{\s*"[^"\\]*":/.test(text),
   parse(text): FamilyResult {
     let v: unknown;
     try {
