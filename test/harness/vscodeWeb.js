@@ -43,6 +43,38 @@ function freePort() {
   });
 }
 
+/**
+ * Whether something on this machine is listening on TCP `port` (any address), read from
+ * /proc/net/tcp{,6} so that nothing connects to it (a classic peer would take a connection
+ * for a message).
+ */
+function isListening(port) {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // cols[1] = local address "ADDR:PORT" (hex), cols[3] = state ("0A" = LISTEN)
+      if (cols.length > 3 && cols[3] === '0A' && cols[1].endsWith(`:${hexPort}`)) return true;
+    }
+  }
+  return false;
+}
+
+/** Wait until something listens on TCP `port` (e.g. the extension's node on peerchat.port). */
+async function waitForListening(port, { timeout = 20_000 } = {}) {
+  const deadline = Date.now() + timeout;
+  while (!isListening(port)) {
+    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} after ${timeout} ms`);
+    await sleep(100);
+  }
+}
+
 /** Several distinct free ports (kept listening until all are chosen, so they differ). */
 async function freePorts(n) {
   const servers = [];
@@ -529,14 +561,27 @@ async function openPeerChat(page, { timeout = 30_000 } = {}) {
   return tab;
 }
 
-/** A view pane's header in the side bar, by its name ("Peers", "Chat"). */
-function viewPane(page, name) {
-  return page.locator('.sidebar .pane-header').filter({ has: page.locator('h3.title', { hasText: name }) });
+function exactText(name) {
+  return new RegExp(`^\\s*${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`, 'i');
 }
 
-/** Expand a collapsed view pane in the side bar. */
+/** A view's header in the side bar, by the view's name ("Peers", "Chat"). */
+function viewHeader(page, name) {
+  return page.locator('.sidebar').locator(headerOf(page, name));
+}
+
+function headerOf(page, name) {
+  return page.locator('.pane-header').filter({ has: page.locator('h3.title', { hasText: exactText(name) }) });
+}
+
+/** A whole view pane (header and body) in the side bar, by the view's name: rows are inside. */
+function viewPane(page, name) {
+  return page.locator('.sidebar .pane').filter({ has: headerOf(page, name) });
+}
+
+/** Expand a collapsed view in the side bar. */
 async function expandView(page, name, { timeout = 15_000 } = {}) {
-  const header = viewPane(page, name);
+  const header = viewHeader(page, name);
   await header.waitFor({ timeout });
   if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
 }
@@ -650,6 +695,8 @@ module.exports = {
   run,
   freePort,
   freePorts,
+  isListening,
+  waitForListening,
   tempDir,
   rmrf,
   writeJson,
@@ -668,6 +715,7 @@ module.exports = {
   openWorkbench,
   peerChatTab,
   openPeerChat,
+  viewHeader,
   viewPane,
   expandView,
   WEBVIEW_IFRAME,
