@@ -211,7 +211,7 @@ class MessageNotifier {
 
   onMessage(m: ChatMessage): void {
     if (m.direction !== 'in' || !this.config().notifications) return;
-    if (this.chat.isVisible && this.chat.viewing !== null) return;
+    if (this.chat.isVisible) return; // the user can see it already
     if (this.showing) {
       this.missed++;
       return;
