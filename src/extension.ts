@@ -29,6 +29,7 @@ export interface PeerChatApi {
 }
 
 let current: { node: PeerNode; disposables: vscode.Disposable[] } | undefined;
+const exported = {} as PeerChatApi;
 
 export function activate(context: vscode.ExtensionContext): PeerChatApi {
   const disposables: vscode.Disposable[] = [];
@@ -151,7 +152,8 @@ function activateInto(context: vscode.ExtensionContext, subscriptions: vscode.Di
     context.subscriptions.push({ dispose: () => fresh.forEach((d) => d.dispose()) });
     return activateInto(context, fresh);
   };
-  return { node, chatView, peersTree, started, storageDir, reload };
+  // One exported object for the extension's lifetime: after a reload it points at the new node.
+  return Object.assign(exported, { node, chatView, peersTree, started, storageDir, reload });
 }
 
 /** Says exit to connected peers (bounded), stops listening, saves everything, disposes the views. */

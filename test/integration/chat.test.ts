@@ -168,11 +168,12 @@ suite('chat: node, commands, tree, settings, history', () => {
     const a = await api();
     await rawSend(testEnv().port, '127.0.0.1:45997 keeper keep this line');
     await until('the message', () => a.node.getHistory().find((m) => m.text === 'keep this line'));
+    const oldNode = a.node;
     const b = await a.reload();
     current = b;
     await b.started;
-    assert.notStrictEqual(b.node, a.node, 'a new node was built');
-    assert.strictEqual(a.node.status.state, 'stopped', 'the old node stopped listening');
+    assert.notStrictEqual(b.node, oldNode, 'a new node was built');
+    assert.strictEqual(oldNode.status.state, 'stopped', 'the old node stopped listening');
     assert.ok(fs.existsSync(path.join(b.storageDir, 'history.jsonl')));
     assert.ok(b.node.getHistory().some((m) => m.text === 'keep this line'), 'history restored');
     assert.strictEqual(b.node.peers.get('127.0.0.1:45997')?.state, 'known', 'peer restored as known');

@@ -1,0 +1,131 @@
+// Two PeerChat nodes natively: this window's node and a terminal peer (dist/cli.js) in its own
+// process. Receipts, the outbox across the peer's restart, the Peers view's protocol column.
+import * as assert from 'assert';
+import * as cp from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import * as readline from 'readline';
+import * as vscode from 'vscode';
+import type { PeerChatApi } from '../../src/extension';
+
+interface CliEvent {
+  type: string;
+  [k: string]: unknown;
+}
+
+class Cli {
+  readonly events: CliEvent[] = [];
+  private readonly child: cp.ChildProcess;
+  constructor(cliPath: string, args: string[]) {
+    this.child = cp.spawn(process.execPath, [cliPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    readline.createInterface({ input: this.child.stdout! }).on('line', (l) => {
+      try {
+        this.events.push(JSON.parse(l) as CliEvent);
+      } catch {
+        /* not an event */
+      }
+    });
+  }
+  send(line: string): void {
+    this.child.stdin!.write(line + '\n');
+  }
+  async waitFor(pred: (e: CliEvent) => boolean, ms = 8000, what = 'event'): Promise<CliEvent> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const e = this.events.find(pred);
+      if (e) return e;
+      if (Date.now() > end) throw new Error(`terminal peer: no ${what} in ${ms} ms; last: ${JSON.stringify(this.events.slice(-4))}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  async quit(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.send('/quit');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+    this.child.kill('SIGKILL');
+  }
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const p = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+async function until<T>(what: string, f: () => T | undefined | false, ms = 8000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+suite('native: this window ↔ a terminal peer', () => {
+  let api: PeerChatApi;
+  let cliPath: string;
+  const clis: Cli[] = [];
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'peerchat-int-cli-'));
+
+  suiteSetup(async function () {
+    this.timeout(30_000);
+    const ext = vscode.extensions.getExtension<PeerChatApi>('peerchat.peerchat')!;
+    await ext.activate();
+    cliPath = path.join(ext.extensionPath, 'dist', 'cli.js');
+    api = ext.exports; // stays current across the chat suite's reload
+    await api.started;
+  });
+
+  suiteTeardown(async () => {
+    await Promise.all(clis.map((c) => c.quit()));
+    fs.rmSync(data, { recursive: true, force: true });
+  });
+
+  test('Connect makes a native session; a message is delivered with a receipt; the Peers view says native', async function () {
+    this.timeout(40_000);
+    const node = api.node;
+    assert.strictEqual(node.status.state, 'listening');
+    const port = await freePort();
+    const args = ['--port', String(port), '--host', '127.0.0.1', '--advertise', '127.0.0.1', '--name', 'termi', '--data', data, '--json'];
+    let cli = new Cli(cliPath, args);
+    clis.push(cli);
+    await cli.waitFor((e) => e.type === 'listening', 8000, 'listening');
+    const address = `127.0.0.1:${port}`;
+
+    const r = (await vscode.commands.executeCommand('peerchat.connect', address)) as { ok: boolean; error?: string };
+    assert.ok(r.ok, r.error);
+    const peer = await until('native peer', () => node.peers.get(address)?.protocol === 'native' && node.peers.get(address));
+    assert.strictEqual(peer.name, 'termi');
+    assert.strictEqual(peer.state, 'connected');
+    const tree = vscode.extensions.getExtension<PeerChatApi>('peerchat.peerchat')!.exports.peersTree;
+    const row = tree.getChildren().find((p) => p.address === address);
+    assert.ok(row);
+    assert.match(String(tree.getTreeItem(row).description), /native/);
+    assert.match(String(tree.getTreeItem(row).tooltip), /Node id: [0-9a-f]{8}/);
+
+    const sent = (await vscode.commands.executeCommand('peerchat.sendMessage', address, 'native hello from VS Code')) as { ok: boolean; id: string };
+    assert.ok(sent.ok);
+    const got = await cli.waitFor((e) => e.type === 'message' && e.text === 'native hello from VS Code', 8000, 'the message');
+    assert.strictEqual(got.origin, node.nodeId);
+    await until('delivered', () => node.getHistory().find((m) => m.id === sent.id)?.state === 'delivered');
+
+    // The peer goes away; a message waits in the outbox (on disk) and goes when it is back.
+    await cli.quit();
+    await until('peer noticed away', () => node.peers.get(address)?.state !== 'connected');
+    const queued = (await vscode.commands.executeCommand('peerchat.sendMessage', address, 'sent while you were away')) as { ok: boolean; id: string; queued?: boolean };
+    assert.ok(queued.ok && queued.queued, 'queued while the peer is away');
+    assert.strictEqual(node.getHistory().find((m) => m.id === queued.id)?.state, 'queued');
+    assert.ok(node.outboxEntries().some((e) => e.message.id === queued.id));
+    cli = new Cli(cliPath, args);
+    clis.push(cli);
+    await cli.waitFor((e) => e.type === 'message' && e.text === 'sent while you were away', 20_000, 'the queued message');
+    await until('delivered after return', () => node.getHistory().find((m) => m.id === queued.id)?.state === 'delivered', 10_000);
+    assert.strictEqual(cli.events.filter((e) => e.type === 'message' && e.text === 'sent while you were away').length, 1, 'exactly once');
+  });
+});
