@@ -10,6 +10,10 @@ Events (besides the common ones, see common.py):
   sent:    {..., "acked": bool, "reply": str|null, "waited_ms": n}  acked = any reply within --ack-wait
   message: {..., "from": "IP:PORT", "name": N}, then "answered" with its [ACK] line
 """
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the tests
+
 from common import Peer, base_args, parse_standard, send_args, standard_kind
 
 

@@ -16,6 +16,10 @@ Events (besides the common ones, see common.py):
   message: {..., "from": "IP:PORT" (the brackets), "name": N, "timestamp"?: T}
   rejected: {"reason": "not in this program's own bracket form", ...}
 """
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the tests
+
 import re
 import time
 

@@ -14,6 +14,10 @@ Events (besides the common ones, see common.py):
   message:    {..., "from", "name"}   (kind "connect" / "connect_ack" for the keywords)
   peers:      entries carry "active": bool
 """
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the tests
+
 from common import Peer, base_args, parse_standard, send_args, standard_kind
 
 

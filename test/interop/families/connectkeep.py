@@ -15,6 +15,10 @@ Events (besides the common ones, see common.py):
   kept_data:      {"to", "text"}   anything the peer writes back on a kept socket
   message:        {..., "from", "name", "recv": n (which recv() of the connection)}
 """
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the tests
+
 import socket
 import threading
 

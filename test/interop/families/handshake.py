@@ -20,6 +20,10 @@ Events (besides the common ones, see common.py):
   dropped:   {"reason": "contains DISCONNECT"|"contains GROUP", "text", "remote"}
   prompt:    {"text", "remote"}    a chat containing CONNECT_REQUEST
 """
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the tests
+
 import re
 
 from common import Peer, base_args, parse_standard, send_args, standard_kind

@@ -15,6 +15,10 @@ Events (besides the common ones, see common.py):
   kept_data: {"to", "text"}     anything written back on a kept socket
   sent:      {..., "via": "kept"|"one-shot"}
 """
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the tests
+
 import re
 import threading
 

@@ -12,6 +12,10 @@ Events (besides the common ones, see common.py):
   message: {..., "msg_type": type, "content": content, "name": sender_name, "sender_port": P}
   rejected: {"reason": "not JSON" | "not a JSON message object", ...}
 """
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the tests
+
 import json
 
 from common import Peer, base_args, send_args, standard_kind

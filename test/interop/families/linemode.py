@@ -13,6 +13,10 @@ Events (besides the common ones, see common.py):
   line:    {"kind":"opening", "text": "5000"|"CONNECT", "remote"}  an opening line it received
   message: {..., "from": "IP:PORT", "name": N, "listen_port": P}
 """
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the tests
+
 import re
 import socket
 import threading

@@ -9,6 +9,10 @@ Commands: send HOST:PORT text | peers | quit
 Events (besides the common ones, see common.py):
   message: {..., "listening_port": P, "name": T}
 """
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the tests
+
 from common import Peer, base_args, send_args, standard_kind
 
 
