@@ -88,6 +88,8 @@ function main(): void {
         { type: 'message', from: m.peer, name: m.name, text: m.text, id: m.id, ts: m.ts, conversation: m.conversation, ...(m.origin ? { origin: m.origin } : {}) },
         `[${time(m.ts)}] ${m.conversation === 'everyone' ? '(everyone) ' : ''}${m.name} (${m.peer ?? '?'}): ${m.text}`,
       );
+      // Printed is seen: a terminal peer sends read receipts for what it shows.
+      if (m.origin && m.conversation !== 'everyone') setImmediate(() => node.markRead(m.conversation));
     } else if (m.direction === 'system') {
       out({ type: 'system', text: m.text, peer: m.peer }, `* ${m.text}`);
     } else if (m.state === 'queued' || m.state === 'delivered' || m.state === 'read' || m.state === 'cancelled') {

@@ -110,11 +110,12 @@ exports['hostile text from a peer renders as text and runs nothing'] = async ({ 
 };
 
 exports['the chat keeps its history after a window reload'] = async ({ page, ui, screenshot }) => {
+  const reloaded = page.waitForEvent('load', { timeout: 60_000 });
   await ui.runCommand(page, 'Developer: Reload Window');
-  await page.waitForTimeout(1000);
-  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-  await ui.openPeerChat(page);
-  await ui.expandView(page, 'Chat');
+  await reloaded;
+  await page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 60_000 });
+  // "Open Chat" always shows the view (clicking the activity-bar tab would toggle it).
+  await ui.runCommand(page, 'PeerChat: Open Chat', { timeout: 30_000 });
   const chat = await ui.chatFrame(page, { timeout: 60_000 });
   await chat.locator('.tab', { hasText: 'Everyone' }).click();
   await chat.locator('.msg.in .text', { hasText: 'hello from python' }).waitFor({ timeout: 20_000 });
