@@ -768,6 +768,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     const previous = this.peers.byNodeId(remoteId);
     if (previous && previous.address !== key) this.peers.remove(previous.address); // same person, new address
     const before = this.peers.get(key);
+    const wasConnected = before?.state === 'connected' || previous?.state === 'connected';
     const rec = this.peers.upsert(addr, {
       name: hello.name,
       state: 'connected',
@@ -778,7 +779,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       wanted: previous?.wanted || before?.wanted || undefined,
       source: previous?.source ?? before?.source ?? (dialedAddress ? 'connect' : 'message'),
     });
-    if (before?.state !== 'connected' && previous?.state !== 'connected') this.system(conversationOf(rec), `${rec.name} (${key}) connected over PeerChat's native protocol`);
+    if (!wasConnected) this.system(conversationOf(rec), `${rec.name} (${key}) connected over PeerChat's native protocol`);
     this.log('info', `native session with ${rec.name} (${key}, node ${remoteId.slice(0, 8)}) ${s.opts.initiator ? 'dialed' : 'accepted'}`);
 
     s.sendControl({ type: 'peers', peers: this.peerInfos(remoteId) });

@@ -130,6 +130,7 @@ describe('native sessions between nodes', () => {
     const pb = await until('ben native in ana', () => a.peers.get(addr(b))?.protocol === 'native' && a.peers.get(addr(b)));
     assert.equal(pb.nodeId, b.nodeId);
     assert.equal(pb.state, 'connected');
+    assert.ok(texts(a, (m) => m.direction === 'system').some((t) => /ben .* connected over PeerChat's native protocol/.test(t)), 'the dialer shows a system line too');
     await until('ana known to ben', () => b.peers.byNodeId(a.nodeId)?.state === 'connected');
     const { message, result } = await a.send(addr(b), 'hello natively');
     assert.ok(result.ok);
