@@ -795,8 +795,14 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     const id = s.remote?.nodeId;
     for (const [mid, sess] of this.sentOn) if (sess === s) this.sentOn.delete(mid);
     if (!id) {
-      if (reason !== 'node stopped') this.log('warn', `native connection${dialedAddress ? ` to ${dialedAddress}` : ''} closed before its handshake: ${reason}`);
-      if (dialedAddress && this.peers.get(dialedAddress)) this.peers.setState(dialedAddress, 'inactive', reason);
+      const incompatible = /incompatible PeerChat protocol/.test(reason);
+      if (reason !== 'node stopped') this.log(incompatible ? 'error' : 'warn', `native connection${dialedAddress ? ` to ${dialedAddress}` : ''} closed before its handshake: ${reason}`);
+      const rec = dialedAddress ? this.peers.get(dialedAddress) : undefined;
+      if (rec) {
+        this.peers.setState(rec.address, 'inactive', reason);
+        // The user must see why this peer cannot be reached, not just a grey dot.
+        if (incompatible) this.system(conversationOf(rec), `Cannot talk to ${rec.name} (${rec.address}): ${reason.replace(/^peer refused the session: /, '')}`);
+      }
       return;
     }
     if (this.sessions.get(id) !== s) return; // a duplicate, or replaced

@@ -285,6 +285,46 @@ describe('native sessions between nodes', () => {
     assert.match(reply, /incompatible PeerChat protocol version 2/);
   });
 
+  it('a peer that stops reading holds a bounded amount of memory and does not stall the others', async () => {
+    const a = await node('ana', { limits: { highWaterBytes: 64 * 1024, maxOutboxPerPeer: 100_000 } });
+    const b = await node('ben');
+    assert.ok((await a.connect(addr(b))).ok);
+    // A fake native peer that completes the handshake and then never reads again.
+    const slow = await new Promise<net.Socket>((resolve) => {
+      const s = net.connect(a.listeningPort, HOST);
+      let sent = false;
+      s.on('data', (d) => {
+        if (!sent && d.toString().startsWith(BANNER)) {
+          sent = true;
+          s.write(BANNER);
+          s.write(encodeFrame({ type: 'hello', v: 1, nodeId: '5105105105105105', name: 'slowpoke', listen: '127.0.0.1:9' }));
+          setTimeout(() => {
+            s.pause();
+            resolve(s);
+          }, 100);
+        }
+      });
+      s.on('error', () => undefined);
+    });
+    await until('slow peer connected', () => a.peers.byNodeId('5105105105105105')?.state === 'connected');
+    const text = 'x'.repeat(4000);
+    for (let i = 0; i < 3000; i++) await a.send('node:5105105105105105', text);
+    await new Promise((r) => setTimeout(r, 300));
+    const states = a.getHistory().filter((m) => m.conversation === 'node:5105105105105105' && m.direction === 'out');
+    const written = states.filter((m) => m.state === 'sent').length;
+    const waiting = states.filter((m) => m.state === 'queued').length;
+    assert.equal(written + waiting, 3000, 'nothing lost: every message is either written or waiting');
+    assert.ok(waiting > 0, `messages past the high-water mark wait in the outbox (written ${written}, waiting ${waiting})`);
+    assert.ok(written < 3000 / 2, `most wait while the peer reads nothing (written ${written})`);
+    // Unsent bytes in the session stay near the high-water mark; the kernel buffers the rest.
+    const bytesWritten = written * (text.length + 200);
+    assert.ok(bytesWritten < 64 * 1024 + 8 * 1024 * 1024, `wrote ${bytesWritten} bytes towards a peer that reads nothing`);
+    // Another peer is not held up.
+    const { message } = await a.send(addr(b), 'still flowing');
+    await until('delivered to ben', () => a.getHistory().find((m) => m.id === message.id)?.state === 'delivered');
+    slow.destroy();
+  });
+
   it('notices a dead connection within the heartbeat bound', async () => {
     const limits = { heartbeatMs: 100, deadAfterMs: 400 };
     const a = await node('ana', { limits });
