@@ -54,6 +54,8 @@ export interface PeerView {
   learnedFrom?: string;
   /** Its conversation id: its address, or node:ID for a native peer. */
   conversation: string;
+  /** The classic form it speaks (standard, lineMode, bracket, pipe, json, …), when known. */
+  dialect?: string;
 }
 
 export type NodeStatus =

@@ -3,11 +3,15 @@
  * All of them are options so that tests can shrink them.
  */
 export interface Limits {
-  /** Bytes one incoming classic connection may send before it is cut: far above any classroom
-   *  message (they read 1024) yet small enough that thousands of connections stay cheap. */
+  /** Bytes one incoming classic message may have before its connection is cut: far above any
+   *  classroom message (they read 1024) yet small enough that thousands of connections stay cheap. */
   maxIncomingBytes: number;
   /** A sender that stays silent this long is closed: classroom senders write at once. */
   incomingIdleMs: number;
+  /** Idle allowance of a connection that already carried a valid message (persistent senders). */
+  persistentIdleMs: number;
+  /** Bytes one incoming connection may carry in all (persistent senders write many messages). */
+  maxConnectionBytes: number;
   /** Simultaneous incoming connections; beyond it new ones are closed at once. */
   maxIncomingConnections: number;
   /** Simultaneous incoming connections from one remote IP, so one host cannot take them all. */
@@ -65,6 +69,8 @@ export interface Limits {
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxIncomingBytes: 64 * 1024,
   incomingIdleMs: 10_000,
+  persistentIdleMs: 10 * 60_000,
+  maxConnectionBytes: 4 * 1024 * 1024,
   maxIncomingConnections: 512,
   maxIncomingPerAddress: 128,
   classicWriteBytes: 1023,

@@ -7,11 +7,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as os from 'node:os';
 import * as net from 'node:net';
-import { addressKey, isLoopback, normalizeIp, parseAddress, PeerAddress, tryParseAddress } from './address';
+import { addressKey, isLoopback, parseAddress, PeerAddress, tryParseAddress } from './address';
 import { ChatMessage, DeliveryState, EVERYONE, nativeConversation, NodeStatus, PeerView, SelfInfo } from './chatTypes';
-import { classicHeader, EXIT_TEXT, GREETING_TEXT, parseClassic, PING_TEXT } from './classic/codec';
-import { splitForClassic } from './classic/split';
-import { ClassicListener, IncomingPayload, KeyedQueue, probeDial, SendResult, sendOnce, sendWithRetry } from './classic/transport';
+import { EXIT_TEXT, GREETING_TEXT, PING_TEXT } from './classic/codec';
+import { DEFAULT_DIALECT, DIALECT_LABELS, DialectName, formatWritesFor, isDialectName, openingFor, parseAny, SelfIdentity } from './classic/dialects';
+import { ClassicListener, IncomingConnection, IncomingPayload, KeyedQueue, probeDial, SendResult, sendOnce, sendWithRetry } from './classic/transport';
+import { sanitizePeerName } from './names';
 import { PeerChatError } from './errors';
 import { Limits, withLimits } from './limits';
 import { validateName } from './names';
@@ -156,6 +157,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       nodeId: p.nodeId,
       learnedFrom: p.learnedVia ? `via ${p.learnedVia}` : p.source,
       conversation: conversationOf(p),
+      dialect: p.protocol === 'native' ? undefined : p.dialect ?? (p.protocol === 'classic' ? DEFAULT_DIALECT : undefined),
     }));
   }
 
@@ -166,6 +168,11 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   /** Messages waiting for native peers, with who they wait for. */
   outboxEntries(): { to: string; peer?: string; message: ChatMessage }[] {
     return this.outbox.all().map((e) => ({ to: e.to, peer: this.peers.byNodeId(e.to)?.address, message: this.historyIndex.get(e.message.id) ?? e.message }));
+  }
+
+  /** Incoming classic connections open right now (bounded by the limits). */
+  get listenerConnections(): number {
+    return this.listener?.connectionCount ?? 0;
   }
 
   /** Native sessions that finished their handshake, for tests and the log. */
@@ -182,7 +189,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     const where = `${this.opts.host}:${this.opts.port}`;
     this.setStatus({ state: 'starting', address: where });
     const listener = new ClassicListener(this.limits, {
-      onPayload: (p) => this.onPayload(p),
+      onPayload: (p, conn) => this.onPayload(p, conn),
       onDrop: (remote, reason) => this.log('warn', `dropped connection from ${remote}: ${reason}`),
       onNative: this.opts.native ? (socket, leftover) => this.adoptSession(socket, leftover, false) : undefined,
     });
@@ -382,6 +389,15 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     return { peer: key, ok: r.ok, error: r.error };
   }
 
+  /** Sets the classic form PeerChat writes to a peer (a peer that never wrote cannot be learned). */
+  setDialect(target: string, dialect: string): PeerRecord {
+    if (!isDialectName(dialect)) {
+      throw new PeerChatError('ERR_BAD_INPUT', `unknown dialect "${dialect}": one of ${Object.keys(DIALECT_LABELS).join(', ')}`);
+    }
+    const peer = this.resolvePeer(target);
+    return this.peers.upsert(peer, { dialect, dialectManual: true, protocol: peer.protocol ?? 'classic' });
+  }
+
   removePeer(target: string): boolean {
     const peer = this.findPeer(target);
     if (!peer) return false;
@@ -529,8 +545,12 @@ export class PeerNode extends EventEmitter<NodeEvents> {
 
   /** Sends a text to one peer as classic writes, one connection at a time per peer. */
   private sendText(peer: PeerRecord, text: string, o: { retries?: number; probe?: boolean } = {}): Promise<SendResult & { native?: Promise<boolean> }> {
-    const header = classicHeader(this.opts.advertisedIp, this.listeningPort, this.opts.name);
-    const parts = splitForClassic(header, text, this.limits.classicWriteBytes);
+    // In the peer's own form: a program that only displays its own form shows ours.
+    const dialect: DialectName = peer.dialect ?? DEFAULT_DIALECT;
+    const writes = formatWritesFor(dialect, this.selfIdentity(), text, this.limits.classicWriteBytes);
+    // A line-mode receiver takes its opening and the lines on one connection; every other
+    // receiver reads one write per connection.
+    const parts = dialect === 'lineMode' ? [openingFor(dialect, this.selfIdentity()).join('') + writes.join('')] : writes;
     return this.queue.run(peer.address, async () => {
       let reply: string | undefined;
       let first: net.Socket | undefined;
@@ -567,43 +587,88 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     });
   }
 
-  private onPayload(p: IncomingPayload): void {
-    const parsed = parseClassic(p.bytes);
+  private selfIdentity(): SelfIdentity {
+    return { ip: this.opts.advertisedIp, port: this.listeningPort, name: this.opts.name };
+  }
+
+  /**
+   * One classic message, in any classmate's form: answer what the sender waits for, learn its
+   * dialect, then act on what it means.
+   */
+  private onPayload(p: IncomingPayload, conn: IncomingConnection): void {
     const remote = `${p.remoteIp}:${p.remotePort}`;
+    const parsed = parseAny(p.bytes, { remoteIp: p.remoteIp, self: this.selfIdentity(), lineMode: p.lineMode });
     if (!parsed.ok) {
       this.log('warn', `dropped message from ${remote}: ${parsed.reason}`);
+      // A line-mode sender blocks until it reads an answer, even to a line we could not read.
+      if (parsed.reply?.sameSocket) conn.write(parsed.reply.sameSocket);
       return;
     }
     const m = parsed.message;
-    const addr = this.attribute(p.remoteIp, m.headerHost, m.headerPort);
+    if (m.reply?.sameSocket && conn.isOpen()) {
+      conn.write(m.reply.sameSocket);
+    } else if (m.reply?.dialBack) {
+      const { host, port, text } = m.reply.dialBack;
+      void sendWithRetry(host, port, Buffer.from(text, 'utf8'), { timeoutMs: this.limits.sendTimeoutMs, replyWaitMs: 500, retries: 1, retryBaseMs: this.limits.sendRetryBaseMs }).then((r) => {
+        if (!r.ok) this.log('warn', `could not answer ${host}:${port}'s connect: ${r.error}`);
+      });
+    }
+    if (m.kind === 'probe') return; // a bare connect-and-close: liveness, not a message
+    conn.keepAlive();
+    if (m.kind === 'ack') {
+      this.log('trace', `← ${remote} acknowledgement ${JSON.stringify(m.keyword ?? m.text)}`);
+      return;
+    }
+    const name = m.name !== undefined ? sanitizePeerName(m.name) : undefined;
+    if (!m.peer) {
+      if (m.headerIsSelf && m.kind !== 'chat') {
+        this.log('trace', `ignored ${m.kind} from ${remote} that names this node's own address`);
+        return;
+      }
+      if (m.kind === 'chat') {
+        // No listening port known (bare text, "Team : msg"): show it, but it cannot be answered.
+        this.addMessage({ conversation: EVERYONE, direction: 'in', name: name ?? p.remoteIp, text: m.text });
+        this.log('info', `message from ${remote} (${m.dialect}) with no listening port: shown, but it cannot be answered until the sender tells its port`);
+      }
+      return;
+    }
+    const addr = m.peer;
     if (this.isSelf(addr)) {
       this.log('trace', `ignored ${m.kind} from ${remote} that names this node's own address`);
       return;
     }
     const key = addressKey(addr);
-    this.log('trace', `← ${remote} as ${key} ${m.kind} ${JSON.stringify(m.text.length > 200 ? `${m.text.slice(0, 200)}…` : m.text)}`);
+    this.log('trace', `← ${remote} as ${key} ${m.dialect} ${m.kind} ${JSON.stringify(m.text.length > 200 ? `${m.text.slice(0, 200)}…` : m.text)}`);
     const before = this.peers.get(key);
+    const wasConnected = before?.state === 'connected';
     const now = this.now();
     // A classic message says the sender speaks classic, unless we already know better; "Connect"
     // looks again, so a PeerChat node that fell back to classic once is not stuck there.
     const protocol = before?.protocol ?? (this.opts.native ? 'classic' : undefined);
+    const dialect = m.revealsDialect && !before?.dialectManual && before?.protocol !== 'native' ? m.dialect : undefined;
+    if (dialect && before?.dialect && before.dialect !== dialect) this.log('info', `${key} now speaks ${DIALECT_LABELS[dialect]}`);
+    const common = { lastSeen: now, protocol, dialect, ...(name ? { name } : {}) };
     switch (m.kind) {
       case 'ping':
-        this.peers.upsert(addr, { name: m.name, lastSeen: now, protocol, state: before && before.state !== 'gone' && before.state !== 'inactive' ? before.state : 'known' });
+        this.peers.upsert(addr, { ...common, state: before && before.state !== 'gone' && before.state !== 'inactive' ? before.state : 'known' });
         return;
-      case 'exit': {
-        const rec = this.peers.upsert(addr, { name: before?.name && before.name !== addr.host ? before.name : m.name, lastSeen: now, state: 'gone' });
+      case 'exit':
+      case 'disconnect': {
+        // The address, not the name, says who left (relayed exits carry the relay's name).
+        const rec = this.peers.upsert(addr, { lastSeen: now, protocol, state: 'gone', ...(before ? {} : name ? { name } : {}) });
         this.system(conversationOf(rec), `${rec.name} (${key}) left the network`);
         return;
       }
-      case 'greeting': {
-        const rec = this.peers.upsert(addr, { name: m.name, lastSeen: now, state: 'connected', lastError: undefined, protocol });
-        this.system(conversationOf(rec), `${rec.name} (${key}) connected: "${m.text}"`);
+      case 'greeting':
+      case 'connect':
+      case 'connectRequest': {
+        const rec = this.peers.upsert(addr, { ...common, state: 'connected', lastError: undefined });
+        if (!wasConnected) this.system(conversationOf(rec), `${rec.name} (${key}) connected${m.kind === 'greeting' ? `: "${m.text}"` : ''}`);
         return;
       }
       case 'chat': {
-        const state: PeerState = before?.state === 'connected' ? 'connected' : 'known';
-        const rec = this.peers.upsert(addr, { name: m.name, lastSeen: now, state, lastError: undefined, protocol });
+        const state: PeerState = wasConnected ? 'connected' : 'known';
+        const rec = this.peers.upsert(addr, { ...common, state, lastError: undefined });
         if (!before) this.system(key, `${rec.name} (${key}) joined`);
         this.addMessage({ conversation: conversationOf(rec), direction: 'in', peer: key, name: rec.name, text: m.text });
         return;
@@ -613,17 +678,6 @@ export class PeerNode extends EventEmitter<NodeEvents> {
         throw new Error(`unhandled kind ${String(never)}`);
       }
     }
-  }
-
-  /**
-   * Which listening address a message came from. The socket IP cannot lie; the header gives the
-   * listening port. A sender on this machine (loopback socket) is trusted for its header IP, since
-   * classroom programs bind to the IP they advertise.
-   */
-  private attribute(socketIp: string, headerHost: string, headerPort: number): PeerAddress {
-    const ip = normalizeIp(socketIp);
-    if (ip === headerHost || isLoopback(ip)) return { host: headerHost, port: headerPort };
-    return { host: ip, port: headerPort };
   }
 
   private isSelf(addr: PeerAddress): boolean {

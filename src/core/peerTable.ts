@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { addressKey, PeerAddress } from './address';
+import { DialectName, isDialectName } from './classic/dialects/types';
 import { sanitizePeerName } from './names';
 
 /**
@@ -28,11 +29,15 @@ export interface PeerRecord {
   learnedVia?: string;
   /** The user connected to it: keep reconnecting (native) until they disconnect. */
   wanted?: boolean;
+  /** The classic form it speaks, learned from what it sent or set by the user. */
+  dialect?: DialectName;
+  /** The user chose the dialect: what the peer sends no longer changes it. */
+  dialectManual?: boolean;
 }
 
 /** What persists of a peer: state comes back as known (nobody is connected after a restart). */
 export type StoredPeer = Pick<PeerRecord, 'address' | 'host' | 'port' | 'name' | 'lastSeen' | 'source'> &
-  Partial<Pick<PeerRecord, 'lastError' | 'protocol' | 'nodeId' | 'learnedVia' | 'wanted'>>;
+  Partial<Pick<PeerRecord, 'lastError' | 'protocol' | 'nodeId' | 'learnedVia' | 'wanted' | 'dialect' | 'dialectManual'>>;
 
 export interface PeerTableEvents {
   changed: [];
@@ -81,6 +86,8 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
     if (patch.nodeId !== undefined) rec.nodeId = patch.nodeId;
     if (patch.learnedVia !== undefined) rec.learnedVia = patch.learnedVia;
     if (patch.wanted !== undefined) rec.wanted = patch.wanted;
+    if (patch.dialect !== undefined) rec.dialect = patch.dialect;
+    if (patch.dialectManual !== undefined) rec.dialectManual = patch.dialectManual;
     this.evict(key);
     this.emit('changed');
     return rec;
@@ -106,7 +113,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
   }
 
   toStored(): StoredPeer[] {
-    return this.list().map(({ address, host, port, name, lastSeen, lastError, source, protocol, nodeId, learnedVia, wanted }) => ({
+    return this.list().map(({ address, host, port, name, lastSeen, lastError, source, protocol, nodeId, learnedVia, wanted, dialect, dialectManual }) => ({
       address,
       host,
       port,
@@ -118,6 +125,8 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
       nodeId,
       learnedVia,
       wanted,
+      dialect,
+      dialectManual,
     }));
   }
 
@@ -139,6 +148,8 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
           nodeId: typeof s.nodeId === 'string' ? s.nodeId : undefined,
           learnedVia: typeof s.learnedVia === 'string' ? s.learnedVia : undefined,
           wanted: s.wanted === true,
+          dialect: isDialectName(s.dialect) ? s.dialect : undefined,
+          dialectManual: s.dialectManual === true,
         },
       );
     }

@@ -57,12 +57,14 @@ async function freePort(): Promise<number> {
   return p;
 }
 
+let describeState: () => string = () => '';
+
 async function until<T>(what: string, f: () => T | undefined | false, ms = 8000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = f();
     if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; ${describeState()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -91,6 +93,7 @@ suite('native: this window ↔ a terminal peer', () => {
     this.timeout(40_000);
     const node = api.node;
     assert.strictEqual(node.status.state, 'listening');
+    describeState = () => `history: ${JSON.stringify(node.getHistory().slice(-3).map((m) => [m.direction, m.text, m.state, m.error]))}; peers: ${JSON.stringify(node.peerViews())}`;
     const port = await freePort();
     const args = ['--port', String(port), '--host', '127.0.0.1', '--advertise', '127.0.0.1', '--name', 'termi', '--data', data, '--json'];
     let cli = new Cli(cliPath, args);
@@ -113,7 +116,9 @@ suite('native: this window ↔ a terminal peer', () => {
     assert.ok(sent.ok);
     const got = await cli.waitFor((e) => e.type === 'message' && e.text === 'native hello from VS Code', 8000, 'the message');
     assert.strictEqual(got.origin, node.nodeId);
-    await until('delivered', () => node.getHistory().find((m) => m.id === sent.id)?.state === 'delivered');
+    // The terminal peer prints what it receives, so it also sends a read receipt: read follows delivered.
+    const receipted = (id: string) => ['delivered', 'read'].includes(node.getHistory().find((m) => m.id === id)?.state ?? '');
+    await until('delivered', () => receipted(sent.id));
 
     // The peer goes away; a message waits in the outbox (on disk) and goes when it is back.
     await cli.quit();
@@ -125,7 +130,7 @@ suite('native: this window ↔ a terminal peer', () => {
     cli = new Cli(cliPath, args);
     clis.push(cli);
     await cli.waitFor((e) => e.type === 'message' && e.text === 'sent while you were away', 20_000, 'the queued message');
-    await until('delivered after return', () => node.getHistory().find((m) => m.id === queued.id)?.state === 'delivered', 10_000);
+    await until('delivered after return', () => receipted(queued.id), 10_000);
     assert.strictEqual(cli.events.filter((e) => e.type === 'message' && e.text === 'sent while you were away').length, 1, 'exactly once');
   });
 });

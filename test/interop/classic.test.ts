@@ -274,13 +274,24 @@ describe('PeerChat terminal peer ↔ classic peers', () => {
     const cli = await startCli('cliA');
     const rp = await startRefPeer('kate');
     await rawSend(cli.port, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(' junk')]));
-    await rawSend(cli.port, 'notanaddress name hi');
+    await rawSend(cli.port, '127.0.0.1:99999 name bad port');
+    await rawSend(cli.port, Buffer.from('127.0.0.1:5000 name \u0000\u0001\u0002 binary'));
     assert.equal((await refSend(rp, cli.address, 'still there?')).ok, true);
     await cli.proc.waitFor(msgFrom(rp.address, 'still there?'), 'good message after the malformed ones');
     // The only message of this test is the good one.
     const shown = cli.proc.filter((e) => isMsg(e) && !(e.from === rp.address && e.text === 'still there?'));
     assert.deepEqual(shown, [], 'malformed input shown as a message');
+    assert.ok(cli.proc.filter((e) => e.type === 'log' && /dropped message/.test(String(e.text))).length >= 3, 'each drop is logged');
     assert.equal(cli.proc.exited, false);
+  });
+
+  it('(j2) bare text with no header is shown as coming from the socket address, and makes no peer', T, async () => {
+    const cli = await startCli('cliA');
+    await rawSend(cli.port, 'notanaddress name hi');
+    const m = await cli.proc.waitFor((e) => isMsg(e) && e.text === 'notanaddress name hi', 'the bare text');
+    assert.equal(m.from, undefined, 'no listening address is known for it');
+    assert.equal(m.name, '127.0.0.1');
+    assert.deepEqual(await cliPeers(cli), []);
   });
 
   it('(k) ten quick /send to one classic peer all arrive, in order, one connection at a time', T, async () => {

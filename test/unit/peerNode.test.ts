@@ -131,28 +131,48 @@ describe('peer node: receiving classic messages', () => {
     const n = await startNode();
     const shown: ChatMessage[] = [];
     n.on('message', (m) => m.direction === 'in' && shown.push(m));
-    const logged = nextEvent<[string, string]>(n, 'log', (_l: string, t: string) => /dropped message from 127\.0\.0\.1:\d+: bad port/.test(t));
+    const logged = nextEvent<[string, string]>(n, 'log', (_l: string, t: string) => /dropped message from 127\.0\.0\.1:\d+: .*bad port "99999"/.test(t));
     await rawSend(n.listeningPort, '127.0.0.1:99999 eve hi');
     await logged;
+    const junk = nextEvent<[string, string]>(n, 'log', (_l: string, t: string) => /dropped message from 127\.0\.0\.1:\d+: not valid UTF-8/.test(t));
     await rawSend(n.listeningPort, Buffer.from([0xff, 0xfe, 0x00, 0x41]));
-    await rawSend(n.listeningPort, 'notanaddress eve hi');
+    await junk;
     const good = nextEvent(n, 'message', (m: ChatMessage) => m.text === 'still here');
     await rawSend(n.listeningPort, '127.0.0.1:5700 ana still here');
     await good;
     assert.deepEqual(shown.map((m) => m.text), ['still here']);
+    assert.deepEqual(n.peerViews().map((p) => p.address), ['127.0.0.1:5700'], 'nothing malformed became a peer');
   });
 
   it('cuts a connection that sends more than the byte limit or stays idle', async () => {
     const n = await startNode({ limits: { maxIncomingBytes: 1024, incomingIdleMs: 200 } });
-    const big = nextEvent(n, 'log', (_l: string, t: string) => /sent more than 1024 bytes/.test(t));
+    const big = nextEvent(n, 'log', (_l: string, t: string) => /a message longer than 1024 bytes/.test(t));
     await rawSend(n.listeningPort, '127.0.0.1:5800 big ' + 'x'.repeat(5000)).catch(() => undefined);
     await big;
-    const idle = nextEvent(n, 'log', (_l: string, t: string) => /idle for 0.2 s/.test(t));
-    const s = net.connect(n.listeningPort, HOST, () => s.write('127.0.0.1:5801 slow h'));
+    // A client that connects and says nothing (not even answering the banner) is closed.
+    const idle = nextEvent(n, 'log', (_l: string, t: string) => /idle for 0.2 s after 0 bytes/.test(t));
+    const s = net.connect(n.listeningPort, HOST);
     s.on('error', () => {});
     await idle;
     assert.equal(n.peers.get('127.0.0.1:5800'), undefined);
-    assert.equal(n.peers.get('127.0.0.1:5801'), undefined);
+    assert.equal(n.listenerConnections, 0);
+  });
+
+  it('takes a message after a short quiet gap without waiting for the close, and answers a sender that waits', async () => {
+    const n = await startNode();
+    const got = nextEvent<[ChatMessage]>(n, 'message', (m: ChatMessage) => m.text === 'are you there?');
+    const reply = new Promise<string>((resolve) => {
+      let r = '';
+      const s = net.connect(n.listeningPort, HOST, () => s.write('127.0.0.1:5990 waiter are you there?'));
+      s.on('data', (d) => {
+        r += d.toString();
+        s.end();
+      });
+      s.on('close', () => resolve(r));
+      s.on('error', () => {});
+    });
+    await got; // arrived while the sender still holds the socket
+    assert.equal(await reply, `[ACK] Message received from ${n.listeningPort}`);
   });
 
   it('never lists itself, even when a PING names its own address', async () => {

@@ -7,15 +7,30 @@ import { normalizeIp } from '../address';
 import { describeSocketError, PeerChatError } from '../errors';
 import { Limits } from '../limits';
 import { BANNER } from '../native/frames';
+import { ClassicFramer, FrameCause } from './framing';
 
 export interface IncomingPayload {
   remoteIp: string;
   remotePort: number;
-  bytes: Buffer;
+  bytes: Uint8Array;
+  /** The connection is a line-mode sender's (its first line was a port). */
+  lineMode: boolean;
+  /** Why the framer cut here: the sender closed, a line ended, or a quiet gap. */
+  cause: FrameCause;
+}
+
+/** The connection a message came on: answers go back on it only while the sender keeps it open. */
+export interface IncomingConnection {
+  /** True while the sender has not closed its side: writing is allowed. */
+  isOpen(): boolean;
+  /** Writes a reply if the connection is still open; false when it was not written. */
+  write(text: string): boolean;
+  /** The sender proved to be a real peer: give the connection the longer idle allowance. */
+  keepAlive(): void;
 }
 
 export interface ListenerHooks {
-  onPayload(p: IncomingPayload): void;
+  onPayload(p: IncomingPayload, conn: IncomingConnection): void;
   /** A connection dropped for a reason worth logging (too big, idle, over a count limit). */
   onDrop(remote: string, reason: string): void;
   /**
@@ -91,23 +106,50 @@ export class ClassicListener {
     }
     this.perIp.set(ip, count);
     this.sockets.add(socket);
-    const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    let ended = false;
+    const head: Buffer[] = [];
     // Detection: classic clients speak at once; a client silent for BANNER_DELAY_MS gets the banner,
     // and a PeerChat client answers with the same banner. Classic servers never read it: only a
     // silent client (never a classic one) is sent anything.
     let bannerSent = false;
+    let decided = !this.hooks.onNative;
     let bannerTimer: NodeJS.Timeout | undefined;
     const finish = () => {
       if (done) return;
       done = true;
       clearTimeout(bannerTimer);
+      framer.dispose();
       this.sockets.delete(socket);
       const left = (this.perIp.get(ip) ?? 1) - 1;
       if (left <= 0) this.perIp.delete(ip);
       else this.perIp.set(ip, left);
     };
+    const conn: IncomingConnection = {
+      isOpen: () => !ended && !done && !socket.destroyed && socket.writable,
+      write: (text) => {
+        if (!conn.isOpen()) return false;
+        socket.write(text);
+        return true;
+      },
+      keepAlive: () => socket.setTimeout(this.limits.persistentIdleMs),
+    };
+    // Messages are cut when the sender closes, at line ends in line mode, or after a quiet gap, so
+    // that senders which keep the socket open (waiting for an answer) are answered at once.
+    const framer = new ClassicFramer({
+      maxBytes: this.limits.maxIncomingBytes,
+      maxConnectionBytes: this.limits.maxConnectionBytes,
+      onMessage: (bytes, info) => {
+        if (done && info.cause !== 'close') return;
+        this.hooks.onPayload({ remoteIp: ip, remotePort: socket.remotePort ?? 0, bytes, lineMode: info.lineMode, cause: info.cause }, conn);
+      },
+      onError: (reason) => {
+        this.hooks.onDrop(remote, reason);
+        finish();
+        socket.destroy();
+      },
+    });
     if (this.hooks.onNative) {
       bannerTimer = setTimeout(() => {
         if (done || size > 0 || socket.destroyed) return;
@@ -116,43 +158,50 @@ export class ClassicListener {
       }, BANNER_DELAY_MS);
     }
     socket.setTimeout(this.limits.incomingIdleMs, () => {
-      this.hooks.onDrop(remote, `idle for ${this.limits.incomingIdleMs / 1000} s after ${size} bytes`);
+      this.hooks.onDrop(remote, `idle for ${Math.round(socket.timeout ?? this.limits.incomingIdleMs) / 1000} s after ${size} bytes`);
+      framer.end();
       finish();
       socket.destroy();
     });
     const onData = (chunk: Buffer) => {
       if (done) return;
       size += chunk.length;
-      if (size > this.limits.maxIncomingBytes) {
-        this.hooks.onDrop(remote, `sent more than ${this.limits.maxIncomingBytes} bytes`);
-        finish();
-        socket.destroy();
-        return;
-      }
-      chunks.push(chunk);
-      if (bannerSent && this.hooks.onNative) {
-        const head = Buffer.concat(chunks, size);
-        const want = Buffer.from(BANNER);
-        if (head.length < want.length && want.subarray(0, head.length).equals(head)) return; // wait for the rest
-        if (head.subarray(0, want.length).equals(want)) {
-          finish();
-          socket.removeListener('data', onData);
-          socket.removeAllListeners('end');
-          socket.removeAllListeners('timeout');
-          socket.setTimeout(0);
-          this.hooks.onNative(socket, head.subarray(want.length));
+      if (!decided) {
+        if (!bannerSent) {
+          decided = true; // spoke first: classic
+        } else {
+          head.push(chunk);
+          const got = Buffer.concat(head);
+          const want = Buffer.from(BANNER);
+          if (got.length < want.length && want.subarray(0, got.length).equals(got)) return; // wait for the rest
+          decided = true;
+          if (got.subarray(0, want.length).equals(want) && this.hooks.onNative) {
+            finish();
+            socket.removeListener('data', onData);
+            socket.removeAllListeners('end');
+            socket.removeAllListeners('timeout');
+            socket.setTimeout(0);
+            this.hooks.onNative(socket, got.subarray(want.length));
+            return;
+          }
+          chunk = got; // a slow classic sender: everything so far is classic
         }
       }
+      framer.push(chunk);
     };
     socket.on('data', onData);
     socket.on('end', () => {
       if (done) return;
+      ended = true;
+      // A bare connect-and-close is a liveness probe: the framer reports nothing for it.
+      framer.end();
       finish();
       socket.end();
-      if (size === 0) return; // a bare connect-and-close is a liveness probe, not a message
-      this.hooks.onPayload({ remoteIp: ip, remotePort: socket.remotePort ?? 0, bytes: Buffer.concat(chunks, size) });
     });
-    socket.on('close', finish);
+    socket.on('close', () => {
+      if (!done) framer.end();
+      finish();
+    });
   }
 }
 
