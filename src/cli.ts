@@ -24,6 +24,8 @@ commands:
   /disconnect HOST:PORT    tell a peer you leave (exit) and stop treating it as connected
   /peers                   list peers
   /prune                   PING every peer, remove those that do not answer
+  /dialect HOST:PORT NAME  write to a classic peer in its own form (standard, lineMode, bracket,
+                           bracketAt, bracketDated, pipe, json, headerless, handshake)
   /outbox                  list messages waiting for native peers that are away
   /cancel ID               cancel a queued message
   /history [N]             show the last N messages
@@ -111,7 +113,7 @@ function main(): void {
   const peers = () =>
     out(
       { type: 'peers', peers: node.peerViews() },
-      node.peerViews().length ? node.peerViews().map((p) => `  ${p.state.padEnd(9)} ${(p.protocol ?? '?').padEnd(7)} ${p.name} ${p.address} ${p.learnedFrom ?? ''}${p.lastError ? `  (${p.lastError})` : ''}`).join('\n') : '  no peers yet',
+      node.peerViews().length ? node.peerViews().map((p) => `  ${p.state.padEnd(9)} ${(p.protocol === 'classic' ? p.dialect ?? 'classic' : p.protocol ?? '?').padEnd(9)} ${p.name} ${p.address} ${p.learnedFrom ?? ''}${p.lastError ? `  (${p.lastError})` : ''}`).join('\n') : '  no peers yet',
     );
 
   let quitting = false;
@@ -147,6 +149,11 @@ function main(): void {
         case '/outbox': {
           const entries = node.outboxEntries().map((e) => ({ id: e.message.id, to: e.peer ?? `node:${e.to}`, text: e.message.text, state: e.message.state, ts: e.message.ts }));
           out({ type: 'outbox', messages: entries }, entries.length ? entries.map((e) => `  ${e.id.slice(0, 8)} → ${e.to}: ${e.text}`).join('\n') : '  nothing waits');
+          break;
+        }
+        case '/dialect': {
+          const rec = node.setDialect(firstArg, afterFirst.trim());
+          out({ type: 'dialect', peer: rec.address, dialect: rec.dialect }, `  ${rec.address} now gets messages in the ${rec.dialect} form`);
           break;
         }
         case '/cancel':

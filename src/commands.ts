@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { parseAddress } from './core/address';
+import { DIALECT_LABELS, DIALECT_NAMES } from './core/classic/dialects';
 import { EVERYONE, PeerView } from './core/chatTypes';
 import { PeerChatError } from './core/errors';
 import { PeerNode, PeerResult } from './core/peerNode';
@@ -212,6 +213,24 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       );
       if (pick && (await vscode.window.showWarningMessage(`Cancel "${pick.label}"?`, 'Cancel Message')) === 'Cancel Message') node.cancel(pick.id);
       return entries;
+    }),
+
+    reg('peerchat.setDialect', async (arg?: PeerArg, dialectArg?: string) => {
+      const address = argAddress(arg) ?? (await pickPeer(ctx, 'Set Peer Dialect', (p) => p.protocol !== 'native', true));
+      if (!address) return undefined;
+      let dialect = dialectArg;
+      if (!dialect) {
+        const current = node.peerViews().find((p) => p.address === address)?.dialect;
+        const pick = await vscode.window.showQuickPick(
+          DIALECT_NAMES.map((d) => ({ label: d, description: DIALECT_LABELS[d], picked: d === current })),
+          { title: `How ${address} reads messages`, placeHolder: 'PeerChat writes to this peer in the form you choose' },
+        );
+        dialect = pick?.label;
+      }
+      if (!dialect) return undefined;
+      const rec = node.setDialect(address, dialect);
+      void vscode.window.showInformationMessage(`PeerChat: ${rec.name} (${rec.address}) now gets messages in the ${DIALECT_LABELS[dialect as keyof typeof DIALECT_LABELS] ?? dialect} form.`);
+      return rec.dialect;
     }),
 
     reg('peerchat.showLog', () => ctx.log.show()),

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { PeerView } from '../core/chatTypes';
+import { DIALECT_LABELS, DialectName } from '../core/classic/dialects';
 import { PeerNode } from '../core/peerNode';
 
 const ICONS: Record<PeerView['state'], [string, string]> = {
@@ -41,7 +42,7 @@ export class PeersTreeProvider implements vscode.TreeDataProvider<PeerView>, vsc
   getTreeItem(p: PeerView): vscode.TreeItem {
     const item = new vscode.TreeItem(p.name, vscode.TreeItemCollapsibleState.None);
     item.id = p.address;
-    item.description = `${p.address} · ${p.protocol ?? '?'} · ${p.state}`;
+    item.description = `${p.address} · ${p.protocol === 'classic' && p.dialect && p.dialect !== 'standard' ? p.dialect : p.protocol ?? '?'} · ${p.state}`;
     const [icon, color] = ICONS[p.state];
     item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
     // A plain string: a peer's name must never become markdown or a command link.
@@ -50,6 +51,7 @@ export class PeersTreeProvider implements vscode.TreeDataProvider<PeerView>, vsc
       `State: ${p.state}`,
       `Protocol: ${p.protocol === 'native' ? 'PeerChat native (receipts, offline delivery)' : p.protocol === 'classic' ? 'classic (one connection per message)' : 'not known yet'}`,
       ...(p.nodeId ? [`Node id: ${p.nodeId.slice(0, 8)}`] : []),
+      ...(p.protocol !== 'native' ? [`Dialect: ${p.dialect ? DIALECT_LABELS[p.dialect as DialectName] ?? p.dialect : 'not known yet (standard is used)'}`] : []),
       `Learned: ${p.learnedFrom ?? 'message'}`,
       `Last seen: ${ago(p.lastSeen)}`,
       ...(p.lastError ? [`Last error: ${p.lastError}`] : []),
