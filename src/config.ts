@@ -16,6 +16,7 @@ export interface PeerChatConfig {
   notifications: boolean;
   sendExitOnDisconnect: boolean;
   readReceipts: boolean;
+  historyLimit: number;
 }
 
 export const SECTION = 'peerchat';
@@ -36,5 +37,6 @@ export function readConfig(): PeerChatConfig {
     notifications: c.get<boolean>('notifications') ?? true,
     sendExitOnDisconnect: c.get<boolean>('sendExitOnDisconnect') ?? true,
     readReceipts: c.get<boolean>('readReceipts') ?? true,
+    historyLimit: Math.min(200_000, Math.max(100, c.get<number>('historyLimit') ?? 10_000)),
   };
 }

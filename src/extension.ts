@@ -44,7 +44,7 @@ function activateInto(context: vscode.ExtensionContext, subscriptions: vscode.Di
   if (config.nameProblem) void vscode.window.showWarningMessage(`PeerChat: ${config.nameProblem}`);
 
   const storageDir = (context.storageUri ?? context.globalStorageUri).fsPath;
-  const store = new FileStore(storageDir, 10_000, (msg) => log.error(msg));
+  const store = new FileStore(storageDir, config.historyLimit, (msg) => log.error(msg));
   const node = new PeerNode({
     host: config.host,
     port: config.port,
@@ -53,6 +53,7 @@ function activateInto(context: vscode.ExtensionContext, subscriptions: vscode.Di
     inactiveAfterSeconds: config.inactiveAfterSeconds,
     readReceipts: config.readReceipts,
     store,
+    limits: { maxHistory: config.historyLimit },
   });
   current = { node, disposables: subscriptions };
   node.on('log', (level, text) => writeLog(log, level, text));

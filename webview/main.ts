@@ -29,6 +29,9 @@ const input = $('input') as HTMLTextAreaElement;
 const form = $('composer') as HTMLFormElement;
 
 let shown = PAGE;
+/** The host holds older history than what it has sent so far. */
+let hostHasMore = false;
+let loadingEarlier = false;
 let stickToBottom = true;
 let scheduled = false;
 let needFullLog = true;
@@ -95,15 +98,25 @@ function renderTabs(): void {
 function renderLog(): void {
   const msgs = model.messagesOf(current());
   const frag = document.createDocumentFragment();
-  if (msgs.length > shown) {
-    const more = el('button', 'more', `Show earlier messages (${msgs.length - shown} more)`);
+  if (msgs.length > shown || hostHasMore) {
+    const label = msgs.length > shown ? `Show earlier messages (${msgs.length - shown} more)` : loadingEarlier ? 'Loading earlier messages…' : 'Load earlier messages';
+    const more = el('button', 'more', label);
     more.type = 'button';
     more.addEventListener('click', () => {
-      shown += PAGE;
-      needFullLog = true;
-      const prevHeight = logEl.scrollHeight;
-      render();
-      logEl.scrollTop = logEl.scrollHeight - prevHeight;
+      if (msgs.length > shown) {
+        shown += PAGE;
+        needFullLog = true;
+        const prevHeight = logEl.scrollHeight;
+        render();
+        logEl.scrollTop = logEl.scrollHeight - prevHeight;
+      } else if (!loadingEarlier) {
+        // Older history stays in the host until asked for: a long history opens fast.
+        loadingEarlier = true;
+        const oldest = model.all()[0];
+        post({ type: 'loadEarlier', before: oldest ? oldest.ts : Date.now() });
+        needFullLog = true;
+        schedule();
+      }
     });
     frag.append(more);
   }
@@ -133,7 +146,7 @@ function appendPending(): void {
   const showPeer = current() === EVERYONE;
   const empty = logEl.querySelector('.empty');
   for (const id of pendingAppend) {
-    const m = model.all().find((x) => x.id === id);
+    const m = model.get(id);
     if (!m || !ChatModel.belongs(m, current())) continue;
     empty?.remove();
     const node = renderMessage(m, showPeer, actions);
@@ -186,9 +199,22 @@ function onHost(msg: HostToWebview): void {
       model.self = msg.self;
       model.peers = new Map(msg.peers.map((p) => [p.address, p]));
       model.reset(msg.messages);
+      hostHasMore = msg.more;
       if (msg.focus) model.persisted.conversation = msg.focus;
       needFullLog = true;
       break;
+    case 'earlier': {
+      const prevHeight = logEl.scrollHeight;
+      for (const m of msg.messages) model.upsert(m);
+      hostHasMore = msg.more;
+      loadingEarlier = false;
+      shown += PAGE;
+      needFullLog = true;
+      stickToBottom = false;
+      render();
+      logEl.scrollTop = logEl.scrollHeight - prevHeight;
+      return;
+    }
     case 'messages':
       for (const m of msg.messages) {
         model.upsert(m);

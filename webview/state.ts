@@ -40,6 +40,10 @@ export class ChatModel {
     return isNew;
   }
 
+  get(id: string): ChatMessage | undefined {
+    return this.byId.get(id);
+  }
+
   all(): ChatMessage[] {
     if (this.dirtyOrder) {
       this.ordered = [...this.byId.values()].sort((a, b) => a.ts - b.ts);

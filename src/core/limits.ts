@@ -64,6 +64,14 @@ export interface Limits {
   catchupWindowMs: number;
   reconnectBaseMs: number;
   reconnectMaxMs: number;
+
+  // ---- the chat webview (enforced by the extension)
+  /** Messages the webview may post per second; beyond it they are dropped (a runaway or hostile
+   *  script in the webview must not make the host send thousands of network messages). */
+  maxWebviewMessagesPerSecond: number;
+  /** Messages of history sent when the chat opens; older ones come in pages on demand, so a
+   *  100,000-message history opens as fast as a short one. */
+  webviewPageSize: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -98,6 +106,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   catchupWindowMs: 24 * 3600 * 1000,
   reconnectBaseMs: 500,
   reconnectMaxMs: 30_000,
+  maxWebviewMessagesPerSecond: 50,
+  webviewPageSize: 1_000,
 });
 
 export function withLimits(overrides?: Partial<Limits>): Limits {

@@ -15,6 +15,7 @@ import { ClassicListener, IncomingConnection, IncomingPayload, KeyedQueue, probe
 import { sanitizePeerName } from './names';
 import { PeerChatError } from './errors';
 import { Limits, withLimits } from './limits';
+import { LogThrottle } from './logThrottle';
 import { validateName } from './names';
 import { backoffDelay } from './native/backoff';
 import { ChatFrame, Frame, PeerInfo } from './native/frames';
@@ -92,6 +93,10 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   private readonly reconnectAttempts = new Map<string, number>();
   private readonly dialing = new Map<string, Promise<boolean>>();
   private readonly readSent = new Set<string>();
+  /** Listening ports that headerless senders announced (`CONNECT:PORT`), by remote IP. */
+  private readonly announcedPorts = new Map<string, number>();
+  /** Drops and refusals are logged once per remote IP and kind of problem per window. */
+  private readonly dropLog = new LogThrottle(10_000);
 
   constructor(options: NodeOptions) {
     super();
@@ -165,9 +170,36 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     return this.history.slice();
   }
 
+  /** The newest `count` messages older than `beforeTs` (all when undefined), oldest first. */
+  historyPage(count: number, beforeTs?: number): { messages: ChatMessage[]; more: boolean } {
+    let end = this.history.length;
+    if (beforeTs !== undefined) {
+      // History is in arrival order, which is timestamp order but for clamped native ones: scan.
+      while (end > 0 && this.history[end - 1].ts >= beforeTs) end--;
+    }
+    const start = Math.max(0, end - count);
+    return { messages: this.history.slice(start, end), more: start > 0 };
+  }
+
   /** Messages waiting for native peers, with who they wait for. */
   outboxEntries(): { to: string; peer?: string; message: ChatMessage }[] {
     return this.outbox.all().map((e) => ({ to: e.to, peer: this.peers.byNodeId(e.to)?.address, message: this.historyIndex.get(e.message.id) ?? e.message }));
+  }
+
+  /**
+   * What this node holds open: after shutdown() every count is zero (no listener, socket or
+   * timer left behind to keep VS Code's extension host busy).
+   */
+  activeResources(): { listening: boolean; incoming: number; sessions: number; handshaking: number; timers: number; dialing: number } {
+    const timers = (this.pruneTimer ? 1 : 0) + (this.savePeersTimer ? 1 : 0) + this.reconnectTimers.size;
+    return {
+      listening: !!this.listener,
+      incoming: this.listener?.connectionCount ?? 0,
+      sessions: this.sessions.size,
+      handshaking: this.handshaking.size,
+      timers,
+      dialing: this.dialing.size,
+    };
   }
 
   /** Incoming classic connections open right now (bounded by the limits). */
@@ -190,7 +222,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     this.setStatus({ state: 'starting', address: where });
     const listener = new ClassicListener(this.limits, {
       onPayload: (p, conn) => this.onPayload(p, conn),
-      onDrop: (remote, reason) => this.log('warn', `dropped connection from ${remote}: ${reason}`),
+      onDrop: (remote, reason) => this.logDrop(remote, reason, `dropped connection from ${remote}: ${reason}`),
       onNative: this.opts.native ? (socket, leftover) => this.adoptSession(socket, leftover, false) : undefined,
     });
     try {
@@ -570,7 +602,9 @@ export class PeerNode extends EventEmitter<NodeEvents> {
           replyWaitMs: 2000,
           retries: o.retries ?? this.limits.sendRetries,
           retryBaseMs: this.limits.sendRetryBaseMs,
+          cancelled: () => !this.listener,
         };
+        if (!this.listener && text !== EXIT_TEXT) return { ok: false, error: 'not sent: the node stopped' };
         const r = first ? await sendOnce(peer.host, peer.port, payload, sendOpts, first) : await sendWithRetry(peer.host, peer.port, payload, sendOpts);
         first = undefined;
         if (!r.ok) {
@@ -599,15 +633,20 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     const remote = `${p.remoteIp}:${p.remotePort}`;
     const parsed = parseAny(p.bytes, { remoteIp: p.remoteIp, self: this.selfIdentity(), lineMode: p.lineMode });
     if (!parsed.ok) {
-      this.log('warn', `dropped message from ${remote}: ${parsed.reason}`);
+      this.logDrop(remote, parsed.reason, `dropped message from ${remote}: ${parsed.reason}`);
       // A line-mode sender blocks until it reads an answer, even to a line we could not read.
       if (parsed.reply?.sameSocket) conn.write(parsed.reply.sameSocket);
       return;
     }
     const m = parsed.message;
-    if (m.reply?.sameSocket && conn.isOpen()) {
-      conn.write(m.reply.sameSocket);
-    } else if (m.reply?.dialBack) {
+    // A sender that opened with `connect` keeps the socket and writes later messages on it: it
+    // waits for `connected` once, and must not get an acknowledgement after every message.
+    if (m.kind === 'connect') conn.memo.openedWithConnect = true;
+    const reply = m.reply?.sameSocket;
+    const quiet = conn.memo.openedWithConnect === true && m.kind !== 'connect';
+    if (reply && !quiet && conn.isOpen()) {
+      conn.write(reply);
+    } else if (m.reply?.dialBack && !(reply && conn.isOpen())) {
       const { host, port, text } = m.reply.dialBack;
       void sendWithRetry(host, port, Buffer.from(text, 'utf8'), { timeoutMs: this.limits.sendTimeoutMs, replyWaitMs: 500, retries: 1, retryBaseMs: this.limits.sendRetryBaseMs }).then((r) => {
         if (!r.ok) this.log('warn', `could not answer ${host}:${port}'s connect: ${r.error}`);
@@ -615,11 +654,20 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     }
     if (m.kind === 'probe') return; // a bare connect-and-close: liveness, not a message
     conn.keepAlive();
+    if (m.headerHost !== undefined && m.headerPort !== undefined && m.name !== undefined && conn.isOpen() && m.dialect === 'standard') {
+      // Persistent senders write message after message with no delimiter: cut at their header.
+      conn.setRecordPrefix(`${m.headerHost.includes(':') ? `[${m.headerHost}]` : m.headerHost}:${m.headerPort} ${m.name} `);
+    }
     if (m.kind === 'ack') {
       this.log('trace', `← ${remote} acknowledgement ${JSON.stringify(m.keyword ?? m.text)}`);
       return;
     }
     const name = m.name !== undefined ? sanitizePeerName(m.name) : undefined;
+    if (m.peer && m.dialect === 'headerless') this.rememberPort(p.remoteIp, m.peer.port);
+    if (!m.peer && !m.headerIsSelf && this.announcedPorts.has(p.remoteIp)) {
+      // A headerless sender told its listening port earlier (`CONNECT:PORT`): that is who this is.
+      m.peer = { host: p.remoteIp, port: this.announcedPorts.get(p.remoteIp)! };
+    }
     if (!m.peer) {
       if (m.headerIsSelf && m.kind !== 'chat') {
         this.log('trace', `ignored ${m.kind} from ${remote} that names this node's own address`);
@@ -817,7 +865,12 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     const listen = tryParseAddress(hello.listen);
     let addr: PeerAddress | undefined = dialedAddress ? tryParseAddress(dialedAddress) : undefined;
     if (!addr && listen) addr = isLoopback(s.remoteIp) || s.remoteIp === listen.host ? listen : { host: s.remoteIp, port: listen.port };
-    if (!addr) addr = { host: s.remoteIp, port: 0 };
+    if (!addr || this.isSelf(addr)) {
+      // A node must say where it listens (and it is not us): otherwise it cannot be listed or redialed.
+      this.sessions.delete(remoteId);
+      s.close(`bad listening address in hello: ${JSON.stringify(hello.listen).slice(0, 60)}`, { type: 'error', code: 'ERR_PROTOCOL', message: 'hello.listen must be your IP:PORT' });
+      return false;
+    }
     const key = addressKey(addr);
     const previous = this.peers.byNodeId(remoteId);
     if (previous && previous.address !== key) this.peers.remove(previous.address); // same person, new address
@@ -925,7 +978,9 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     if (duplicate) return;
     const fromRec = this.peers.byNodeId(s.remote!.nodeId);
     let originRec = this.peers.byNodeId(f.origin);
-    const originAddr = f.originAddress ? tryParseAddress(f.originAddress) : undefined;
+    // A claimed origin address is only a hint: it must be an address, and not ours.
+    let originAddr = f.originAddress ? tryParseAddress(f.originAddress) : undefined;
+    if (originAddr && this.isSelf(originAddr)) originAddr = undefined;
     if (!originRec && originAddr && !this.isSelf(originAddr) && !this.peers.get(addressKey(originAddr))) {
       originRec = this.peers.upsert(originAddr, { name: f.originName, nodeId: f.origin, protocol: 'native', state: 'known', source: 'exchange', learnedVia: fromRec?.name });
     }
@@ -935,8 +990,8 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       ts: Math.min(f.ts, this.now()),
       conversation,
       direction: 'in',
-      peer: originRec?.address ?? f.originAddress,
-      name: originRec?.name ?? f.originName,
+      peer: originRec?.address ?? (originAddr ? addressKey(originAddr) : fromRec?.address),
+      name: originRec?.name ?? sanitizePeerName(f.originName),
       text: f.text,
       origin: f.origin,
     });
@@ -958,7 +1013,9 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       if (this.peers.get(addressKey(addr))?.nodeId) continue;
       this.peers.upsert(addr, { name: p.name, nodeId: p.nodeId, protocol: 'native', state: 'known', source: 'exchange', learnedVia: via, lastSeen: p.lastSeen });
       this.log('info', `learned ${p.name} (${addressKey(addr)}) from ${via}`);
-      if (this.sessions.size < this.limits.maxAutoConnect) void this.dialNative(addressKey(addr));
+      // Sessions, handshakes and dials under way all count: one frame naming many peers must
+      // not start many dials at once.
+      if (this.sessions.size + this.handshaking.size + this.dialing.size < this.limits.maxAutoConnect) void this.dialNative(addressKey(addr));
     }
   }
 
@@ -1041,6 +1098,20 @@ export class PeerNode extends EventEmitter<NodeEvents> {
 
   private log(level: LogLevel, text: string): void {
     this.emit('log', level, text);
+  }
+
+  private rememberPort(ip: string, port: number): void {
+    this.announcedPorts.delete(ip);
+    this.announcedPorts.set(ip, port);
+    if (this.announcedPorts.size > this.limits.maxPeers) this.announcedPorts.delete(this.announcedPorts.keys().next().value as string);
+  }
+
+  /** A warning about untrusted input, rate-limited per remote IP and kind of problem. */
+  private logDrop(remote: string, reason: string, line: string): void {
+    const ip = remote.slice(0, remote.lastIndexOf(':'));
+    const kind = reason.replace(/"[^"]*"|\d+/g, '#').slice(0, 60);
+    const text = this.dropLog.take(`${ip} ${kind}`, line);
+    if (text) this.log('warn', text);
   }
 
   private schedulePrune(): void {

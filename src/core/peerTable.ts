@@ -155,12 +155,15 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
     }
   }
 
-  /** Past the cap, forget the peers seen longest ago (never-seen first), but never connected ones. */
+  /**
+   * Past the cap, forget the peers seen longest ago (never-seen first), connected ones last:
+   * the cap holds even against a flood of greetings.
+   */
   private evict(keep: string): void {
     if (this.peers.size <= this.maxPeers) return;
     const victims = [...this.peers.values()]
-      .filter((p) => p.state !== 'connected' && p.address !== keep)
-      .sort((a, b) => (a.lastSeen ?? 0) - (b.lastSeen ?? 0));
+      .filter((p) => p.address !== keep)
+      .sort((a, b) => Number(a.state === 'connected') - Number(b.state === 'connected') || (a.lastSeen ?? 0) - (b.lastSeen ?? 0));
     for (const v of victims) {
       if (this.peers.size <= this.maxPeers) break;
       this.peers.delete(v.address);

@@ -8,8 +8,10 @@ import type { ChatMessage, PeerView, SelfInfo } from '../core/chatTypes';
 export type { ChatMessage, PeerView, SelfInfo };
 
 export type HostToWebview =
-  /** Full state: sent after `ready` and whenever the webview is re-created. */
-  | { type: 'init'; self: SelfInfo; peers: PeerView[]; messages: ChatMessage[]; focus?: string }
+  /** Full state: sent after `ready`; `messages` is the newest page, `more` says older ones exist. */
+  | { type: 'init'; self: SelfInfo; peers: PeerView[]; messages: ChatMessage[]; more: boolean; focus?: string }
+  /** An older page of history, answering `loadEarlier`. */
+  | { type: 'earlier'; messages: ChatMessage[]; more: boolean }
   /** New or changed messages (same id replaces), batched. */
   | { type: 'messages'; messages: ChatMessage[] }
   | { type: 'peers'; peers: PeerView[] }
@@ -21,6 +23,8 @@ export type WebviewToHost =
   | { type: 'ready' }
   | { type: 'send'; conversation: string; text: string }
   | { type: 'retry'; id: string }
+  /** Send the page of history before this timestamp. */
+  | { type: 'loadEarlier'; before: number }
   /** Take a queued message out of the outbox. */
   | { type: 'cancel'; id: string }
   /** The user is looking at this conversation (read receipts, notifications). */
@@ -46,6 +50,8 @@ export function isWebviewToHost(v: unknown): v is WebviewToHost {
       return isStr(m.id, 100);
     case 'viewing':
       return m.conversation === null || isStr(m.conversation, 300);
+    case 'loadEarlier':
+      return typeof m.before === 'number' && Number.isFinite(m.before);
     case 'command':
       return m.command === 'connect' || m.command === 'copyMyAddress';
     default:
@@ -84,7 +90,9 @@ export function isHostToWebview(v: unknown): v is HostToWebview {
   const m = v as Record<string, unknown>;
   switch (m.type) {
     case 'init':
-      return isSelf(m.self) && Array.isArray(m.peers) && m.peers.every(isPeer) && Array.isArray(m.messages) && m.messages.every(isMessage);
+      return isSelf(m.self) && Array.isArray(m.peers) && m.peers.every(isPeer) && Array.isArray(m.messages) && m.messages.every(isMessage) && typeof m.more === 'boolean';
+    case 'earlier':
+      return Array.isArray(m.messages) && m.messages.every(isMessage) && typeof m.more === 'boolean';
     case 'messages':
       return Array.isArray(m.messages) && m.messages.every(isMessage);
     case 'peers':

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { ChatMessage } from '../core/chatTypes';
 import { PeerNode } from '../core/peerNode';
+import { RateBudget } from '../core/rateBudget';
 import { HostToWebview, isWebviewToHost, WebviewToHost } from '../protocol/webviewMessages';
 import { buildChatHtml } from './webviewHtml';
 
@@ -119,7 +120,17 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     void this.view?.webview.postMessage(msg);
   }
 
+  /** A runaway or hostile script in the webview must not make the host flood the network. */
+  private budgetValue: RateBudget | undefined;
+  private get budget(): RateBudget {
+    this.budgetValue ??= new RateBudget(this.node.limits.maxWebviewMessagesPerSecond, Date.now, (n) =>
+      this.log.warn(`chat view: dropped ${n} messages over the limit of ${this.node.limits.maxWebviewMessagesPerSecond}/s`),
+    );
+    return this.budgetValue;
+  }
+
   private onMessage(raw: unknown): void {
+    if (!this.budget.take()) return;
     if (!isWebviewToHost(raw)) {
       this.log.warn(`chat view sent an invalid message: ${JSON.stringify(raw)?.slice(0, 200)}`);
       return;
@@ -129,7 +140,10 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       case 'ready':
         this.ready = true;
         this.batch.clear();
-        this.post({ type: 'init', self: this.node.self(), peers: this.node.peerViews(), messages: this.node.getHistory(), focus: this.pendingFocus });
+        {
+          const page = this.node.historyPage(this.node.limits.webviewPageSize);
+          this.post({ type: 'init', self: this.node.self(), peers: this.node.peerViews(), messages: page.messages, more: page.more, focus: this.pendingFocus });
+        }
         this.pendingFocus = undefined;
         this.readyEmitter.fire();
         break;
@@ -142,6 +156,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       case 'cancel':
         this.handlers.cancel(m.id);
         break;
+      case 'loadEarlier': {
+        const page = this.node.historyPage(this.node.limits.webviewPageSize, m.before);
+        this.post({ type: 'earlier', messages: page.messages, more: page.more });
+        break;
+      }
       case 'viewing':
         this.viewing = m.conversation;
         if (m.conversation !== null && this.view?.visible) this.handlers.viewing(m.conversation);

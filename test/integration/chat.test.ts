@@ -174,6 +174,7 @@ suite('chat: node, commands, tree, settings, history', () => {
     await b.started;
     assert.notStrictEqual(b.node, oldNode, 'a new node was built');
     assert.strictEqual(oldNode.status.state, 'stopped', 'the old node stopped listening');
+    assert.deepStrictEqual(oldNode.activeResources(), { listening: false, incoming: 0, sessions: 0, handshaking: 0, timers: 0, dialing: 0 }, 'deactivate left nothing open');
     assert.ok(fs.existsSync(path.join(b.storageDir, 'history.jsonl')));
     assert.ok(b.node.getHistory().some((m) => m.text === 'keep this line'), 'history restored');
     assert.strictEqual(b.node.peers.get('127.0.0.1:45997')?.state, 'known', 'peer restored as known');

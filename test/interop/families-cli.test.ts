@@ -29,13 +29,9 @@ const SETTLE_MS = 500;
 
 // ------------------------------------------------------------------------------------- helpers
 
-// Product bugs found by this file (kept as todo so the suite stays green; see the report).
-const HEADERLESS_TODO =
-  'product bug: a headerless message ("Team : msg", bare text) is not attributed to the IP:PORT its sender announced with CONNECT:PORT ' +
-  '(the peer is listed at that address with dialect headerless, but the message comes out with no "from", in conversation "everyone", and its exit/greeting are ignored)';
-const KEPT_BACK_TO_BACK_TODO =
-  'product bug (past the guide\'s letter, which only asks to split by the gaps between writes): two writes on a kept socket closer together than the 150 ms quiet gap come out as ONE message ' +
-  '"fast one127.0.0.1:P ck fast two"; the framer\'s record-prefix cut (ClassicFramer.setRecordPrefix, cause "repeat") is never wired in';
+// Product bugs this file found, now fixed; kept as names so a regression is easy to mark again.
+const HEADERLESS_TODO: string | undefined = undefined;
+const KEPT_BACK_TO_BACK_TODO: string | undefined = undefined;
 
 interface Fam {
   proc: JsonProc;
@@ -349,7 +345,7 @@ describe('every classmate family ↔ the real terminal peer (dist/cli.js)', () =
       await assertOnlyMessages(cli, ['kept one', 'kept two']);
     });
 
-    it('two writes on the kept socket back to back (faster than the quiet gap) are still two messages', { ...T, todo: KEPT_BACK_TO_BACK_TODO }, async () => {
+    it('two writes on the kept socket back to back (faster than the quiet gap) are still two messages', { ...T, ...(KEPT_BACK_TO_BACK_TODO ? { todo: KEPT_BACK_TO_BACK_TODO } : {}) }, async () => {
       const cli = await startCli('pc');
       const f = await startFamily('connectkeep.py', 'ck');
       const c = await famDo(f, `connect ${cli.address}`, (e) => e.type === 'connect_result', 'connect result');
@@ -545,7 +541,7 @@ describe('every classmate family ↔ the real terminal peer (dist/cli.js)', () =
     });
 
     for (const keep of [false, true]) {
-      it(`"Team : msg" after CONNECT:PORT${keep ? ', on a kept socket' : ', one-shot'}: shown as from socket IP:PORT, in its conversation`, { ...T, todo: HEADERLESS_TODO }, async () => {
+      it(`"Team : msg" after CONNECT:PORT${keep ? ', on a kept socket' : ', one-shot'}: shown as from socket IP:PORT, in its conversation`, { ...T, ...(HEADERLESS_TODO ? { todo: HEADERLESS_TODO } : {}) }, async () => {
         const cli = await startCli('pc');
         const f = await startFamily('headerless.py', 'hl', ['--announce', ...(keep ? ['--keep'] : [])]);
         await famSend(f, cli, 'hello headerless');

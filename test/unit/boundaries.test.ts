@@ -32,10 +32,12 @@ describe('webview protocol guards', () => {
   });
   it('validates what the host posts', () => {
     const self = { name: 'a', address: '1.2.3.4:5', status: { state: 'stopped' } };
-    assert.ok(isHostToWebview({ type: 'init', self, peers: [], messages: [] }));
+    assert.ok(isHostToWebview({ type: 'init', self, peers: [], messages: [], more: false }));
+    assert.equal(isHostToWebview({ type: 'init', self, peers: [], messages: [] }), false, 'init says whether older history exists');
+    assert.ok(isHostToWebview({ type: 'earlier', messages: [], more: true }));
     assert.ok(isHostToWebview({ type: 'messages', messages: [{ id: '1', conversation: 'everyone', direction: 'in', name: 'a', text: 't', ts: 1 }] }));
     assert.equal(isHostToWebview({ type: 'messages', messages: [{ id: 1 }] }), false);
-    assert.equal(isHostToWebview({ type: 'init', self, peers: [{}], messages: [] }), false);
+    assert.equal(isHostToWebview({ type: 'init', self, peers: [{}], messages: [], more: false }), false);
   });
 });
 

@@ -78,14 +78,18 @@ describe('peer table', () => {
     assert.equal(b.get('10.0.0.1:5000')?.lastSeen, 5);
   });
 
-  it('forgets the least recently seen peers past the cap, never a connected one', () => {
+  it('forgets the least recently seen peers past the cap, connected ones last', () => {
     const t = new PeerTable(2);
     t.upsert({ host: '10.0.0.1', port: 1 }, { state: 'connected', lastSeen: 1 });
     t.upsert({ host: '10.0.0.2', port: 1 }, { lastSeen: 2 });
     t.upsert({ host: '10.0.0.3', port: 1 }, { lastSeen: 3 });
     assert.equal(t.size, 2);
-    assert.ok(t.get('10.0.0.1:1'), 'connected peer kept');
+    assert.ok(t.get('10.0.0.1:1'), 'connected peer kept while others can go');
     assert.equal(t.get('10.0.0.2:1'), undefined);
+    t.upsert({ host: '10.0.0.4', port: 1 }, { state: 'connected', lastSeen: 4 });
+    t.upsert({ host: '10.0.0.5', port: 1 }, { state: 'connected', lastSeen: 5 });
+    assert.equal(t.size, 2, 'the cap holds against a flood of connected peers');
+    assert.ok(t.get('10.0.0.5:1'));
   });
 });
 

@@ -27,6 +27,11 @@ export interface IncomingConnection {
   write(text: string): boolean;
   /** The sender proved to be a real peer: give the connection the longer idle allowance. */
   keepAlive(): void;
+  /** A persistent sender's header: later writes that start with it are cut as new messages even
+   *  when they arrive faster than the quiet gap. */
+  setRecordPrefix(prefix: string): void;
+  /** Facts about this connection that later messages on it need (e.g. it opened with `connect`). */
+  readonly memo: Record<string, unknown>;
 }
 
 export interface ListenerHooks {
@@ -61,8 +66,9 @@ export class ClassicListener {
   /** Listens; resolves with the bound port. Errors carry the address and a plain reason. */
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
+      // The total is enforced in accept() (not server.maxConnections, which drops silently) so that
+      // a refusal is logged with its reason.
       const server = net.createServer((s) => this.accept(s));
-      server.maxConnections = this.limits.maxIncomingConnections;
       const onError = (err: NodeJS.ErrnoException) => {
         server.close();
         const where = `${host}:${port}`;
@@ -98,6 +104,11 @@ export class ClassicListener {
     socket.on('error', () => {
       /* a reset after the data arrived is normal for classroom senders */
     });
+    if (this.sockets.size >= this.limits.maxIncomingConnections) {
+      this.hooks.onDrop(remote, `over ${this.limits.maxIncomingConnections} simultaneous connections in all`);
+      socket.destroy();
+      return;
+    }
     const count = (this.perIp.get(ip) ?? 0) + 1;
     if (count > this.limits.maxIncomingPerAddress) {
       this.hooks.onDrop(remote, `more than ${this.limits.maxIncomingPerAddress} simultaneous connections from ${ip}`);
@@ -134,6 +145,8 @@ export class ClassicListener {
         return true;
       },
       keepAlive: () => socket.setTimeout(this.limits.persistentIdleMs),
+      setRecordPrefix: (prefix) => framer.setRecordPrefix(prefix),
+      memo: {},
     };
     // Messages are cut when the sender closes, at line ends in line mode, or after a quiet gap, so
     // that senders which keep the socket open (waiting for an answer) are answered at once.
@@ -275,10 +288,14 @@ export function sendOnce(
 }
 
 /** sendOnce with retries on refused/reset connections: classroom listeners use listen(5). */
-export async function sendWithRetry(host: string, port: number, payload: Buffer, opt: SendOptions): Promise<SendResult> {
+export async function sendWithRetry(host: string, port: number, payload: Buffer, opt: SendOptions & { cancelled?: () => boolean }): Promise<SendResult> {
   let last: SendResult & { retryable?: boolean } = { ok: false, error: 'not sent' };
   for (let attempt = 0; attempt <= opt.retries; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, opt.retryBaseMs * 2 ** (attempt - 1)));
+    if (attempt > 0) {
+      await new Promise((r) => setTimeout(r, opt.retryBaseMs * 2 ** (attempt - 1)).unref?.());
+      // The node stopped meanwhile: no new connection after shutdown.
+      if (opt.cancelled?.()) return { ok: false, error: last.error ?? 'not sent: the node stopped' };
+    }
     last = await sendOnce(host, port, payload, opt);
     if (last.ok || !last.retryable) break;
   }
