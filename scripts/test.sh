@@ -2,9 +2,10 @@
 # `npm test`: every test layer, in order, against one build.
 #   1. scripts/setup.sh (idempotent: Debian packages, code-server 4.100.3 in the cache)
 #   2. build once: npm run package (typecheck + esbuild -> dist/, vsce -> peerchat-<v>.vsix)
-#      and the extension-host test bundles (out/test/integration/)
-#   3. unit, interop, integration (real VS Code extension host), ui (packaged .vsix, Chromium)
-# Every layer runs even when an earlier one failed (interop, integration and ui need the build,
+#      and the extension-host test bundles (out/test/integration/, out/test/integration-untrusted/)
+#   3. unit, interop, integration (real VS Code extension host), untrusted (the extension host
+#      in an untrusted workspace: restricted settings), ui (packaged .vsix, Chromium)
+# Every layer runs even when an earlier one failed (interop, integration, untrusted and ui need the build,
 # so a failed build marks them failed without running them). Ends with each layer's
 # `<layer>: N passed, N failed` line and the total `N passed, N failed`; exits non-zero when
 # anything failed. Each layer's full output is also kept in test-results/<layer>.log.
@@ -86,9 +87,10 @@ run_layer unit node scripts/run-unit.js
 if [ "$build_ok" = 1 ]; then
   run_layer interop node scripts/run-unit.js interop
   run_layer integration node test/harness/runIntegration.js --no-build
+  run_layer untrusted node test/harness/runUntrusted.js --no-build
   run_layer ui node test/harness/runUi.js --no-build
 else
-  for layer in interop integration ui; do skip_layer "$layer" "the build failed"; done
+  for layer in interop integration untrusted ui; do skip_layer "$layer" "the build failed"; done
 fi
 
 echo

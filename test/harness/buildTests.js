@@ -1,8 +1,13 @@
-// Bundles the extension-host test code: test/integration/index.ts (the mocha entry point that
-// VS Code calls) and every test/integration/**/*.test.ts suite, one bundle each, into
-// out/test/integration/ (same relative paths, .js). `vscode` is provided by the extension host
-// and `mocha` is required from node_modules at run time; everything else (helpers, src/core
-// modules a suite imports) is bundled in.
+// Bundles the extension-host test code of each extension-host layer: the layer's index.ts (the
+// mocha entry point that VS Code calls) and every *.test.ts suite under the layer's folder, one
+// bundle each, into out/test/<folder>/ (same relative paths, .js). `vscode` is provided by the
+// extension host and `mocha` is required from node_modules at run time; everything else (helpers,
+// src/core modules a suite imports) is bundled in.
+//
+//   test/integration/           -> out/test/integration/            (runIntegration.js, runDesktop.js)
+//   test/integration-untrusted/ -> out/test/integration-untrusted/  (runUntrusted.js)
+//
+// `node test/harness/buildTests.js` builds every layer.
 'use strict';
 
 const fs = require('fs');
@@ -11,6 +16,8 @@ const path = require('path');
 const REPO = path.resolve(__dirname, '..', '..');
 const SRC = path.join(REPO, 'test', 'integration');
 const OUT = path.join(REPO, 'out', 'test', 'integration');
+const UNTRUSTED_SRC = path.join(REPO, 'test', 'integration-untrusted');
+const UNTRUSTED_OUT = path.join(REPO, 'out', 'test', 'integration-untrusted');
 
 /** Files under `dir` (recursively) whose name ends with `suffix`, sorted, skipping node_modules. */
 function findFiles(dir, suffix) {
@@ -33,15 +40,16 @@ function findFiles(dir, suffix) {
   return found.sort();
 }
 
-async function buildIntegrationTests() {
+/** Bundle `src`/index.ts and `src`/**\/*.test.ts into `out` (emptied first). */
+async function buildSuites(src, out) {
   const esbuild = require('esbuild');
-  const suites = findFiles(SRC, '.test.ts');
-  const entryPoints = [path.join(SRC, 'index.ts'), ...suites];
-  fs.rmSync(OUT, { recursive: true, force: true });
+  const suites = findFiles(src, '.test.ts');
+  const entryPoints = [path.join(src, 'index.ts'), ...suites];
+  fs.rmSync(out, { recursive: true, force: true });
   await esbuild.build({
     entryPoints,
-    outdir: OUT,
-    outbase: SRC,
+    outdir: out,
+    outbase: src,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -50,17 +58,29 @@ async function buildIntegrationTests() {
     external: ['vscode', 'mocha'],
     logLevel: 'warning',
   });
-  return { out: OUT, index: path.join(OUT, 'index.js'), suites: suites.map((s) => path.relative(REPO, s)) };
+  return { out, index: path.join(out, 'index.js'), suites: suites.map((s) => path.relative(REPO, s)) };
 }
 
-module.exports = { buildIntegrationTests, findFiles, OUT };
+/** The suites run in a trusted workspace (integration and desktop layers). */
+function buildIntegrationTests() {
+  return buildSuites(SRC, OUT);
+}
+
+/** The suites run in an untrusted workspace, restricted mode (untrusted layer). */
+function buildUntrustedTests() {
+  return buildSuites(UNTRUSTED_SRC, UNTRUSTED_OUT);
+}
+
+module.exports = { buildIntegrationTests, buildUntrustedTests, buildSuites, findFiles, OUT, UNTRUSTED_OUT };
 
 if (require.main === module) {
-  buildIntegrationTests().then(
-    (r) => console.log(`built ${r.suites.length} integration suite(s) into ${path.relative(REPO, r.out)}`),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  (async () => {
+    for (const build of [buildIntegrationTests, buildUntrustedTests]) {
+      const r = await build();
+      console.log(`built ${r.suites.length} suite(s) into ${path.relative(REPO, r.out)}`);
+    }
+  })().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
 }

@@ -342,11 +342,28 @@ async function createWorkspace({ label = 'ws', settings = {}, extra = {} } = {})
 }
 
 /**
+ * User settings that, with code-server started WITHOUT `--disable-workspace-trust`, open a folder
+ * untrusted in restricted mode with no modal dialog (code-server 4.100.3 / VS Code 1.100.3).
+ */
+const UNTRUSTED_USER_SETTINGS = {
+  'security.workspace.trust.enabled': true,
+  // No "Do you trust the authors?" dialog at start-up: the folder simply opens in restricted mode.
+  'security.workspace.trust.startupPrompt': 'never',
+  // An empty window is not trusted either.
+  'security.workspace.trust.emptyWindow': false,
+};
+
+/**
  * Start a fresh code-server on a free 127.0.0.1 port, detached in its own process group, and wait
  * for /healthz. `vsix` installs a packaged build into the fresh extensions dir first.
+ *
+ * `untrusted: true` starts it with workspace trust ON and every folder it opens untrusted
+ * (restricted mode) without any dialog: no `--disable-workspace-trust`, and the user settings of
+ * UNTRUSTED_USER_SETTINGS (nothing is ever trusted, as the user-data dir is fresh). Otherwise
+ * workspace trust is off (everything trusted), as before.
  * Returns { port, url, userDataDir, extensionsDir, logFile, stop() }.
  */
-async function startCodeServer({ label = 'cs', folder, vsix, env = {}, logFile, userSettings = {} }) {
+async function startCodeServer({ label = 'cs', folder, vsix, env = {}, logFile, userSettings = {}, untrusted = false }) {
   const bin = codeServerBin();
   const root = tempDir(label);
   onCleanup(() => rmrf(root));
@@ -366,6 +383,7 @@ async function startCodeServer({ label = 'cs', folder, vsix, env = {}, logFile, 
     'git.enabled': false,
     'chat.commandCenter.enabled': false,
     'window.commandCenter': false,
+    ...(untrusted ? UNTRUSTED_USER_SETTINGS : {}),
     ...userSettings,
   });
   const childEnv = {
@@ -408,7 +426,7 @@ async function startCodeServer({ label = 'cs', folder, vsix, env = {}, logFile, 
     '--config', path.join(root, 'config.yaml'),
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    ...(untrusted ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     '--disable-proxy',
     '--log', 'info',
@@ -709,6 +727,7 @@ module.exports = {
   codeServerBin,
   createWorkspace,
   startCodeServer,
+  UNTRUSTED_USER_SETTINGS,
   launchBrowser,
   remoteUri,
   workbenchUrl,
