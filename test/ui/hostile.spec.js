@@ -1,0 +1,78 @@
+// Nothing a peer sends can run in the editor: hostile texts render as text in the real webview,
+// hostile names are cleaned in the Peers view, nothing becomes a link or a command.
+'use strict';
+
+const assert = require('assert');
+const net = require('net');
+
+/** One classic message on one connection, as a classroom program sends it. */
+function classicSend(port, text) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.end(Buffer.from(text, 'utf8')));
+    s.on('close', resolve);
+    s.on('error', reject);
+  });
+}
+
+const HOSTILE = [
+  `<script>document.title='pwned-script'</script>`,
+  `<img src=x onerror="document.title='pwned-img'">`,
+  `<a href="javascript:document.title='pwned-link'">click me</a>`,
+  `<svg onload="document.title='pwned-svg'"></svg>`,
+  `<style>body{display:none !important}</style>hidden?`,
+  `<iframe src="javascript:parent.document.title='pwned-frame'"></iframe>`,
+  `[run me](command:workbench.action.closeWindow) and command:peerchat.stopNode`,
+  `\u202Eevil bidi override\u202C then normal`,
+  `zero\u200Dwidth\u200Bjoiners\u2060here`,
+  `{{constructor.constructor('document.title="pwned-tpl"')()}}`,
+];
+// A 60 KB word: over what fits one classic write, under the per-message limit (64 KiB).
+const LONG_WORD = 'A'.repeat(60_000);
+
+exports['hostile texts from a peer render as text and run nothing'] = async ({ page, port, ui, screenshot }) => {
+  await ui.openPeerChat(page);
+  await ui.expandView(page, 'Chat');
+  await ui.expandView(page, 'Peers');
+  await ui.waitForListening(port);
+  for (const text of HOSTILE) await classicSend(port, `127.0.0.1:47999 \u202Emallory\u200B ${text}`);
+  await classicSend(port, `127.0.0.1:47999 mallory ${LONG_WORD}`);
+  const chat = await ui.chatFrame(page);
+  await chat.locator('.tab', { hasText: 'Everyone' }).click();
+  const frame = await ui.chatFrameHandle(page);
+  await frame.waitForFunction((n) => document.querySelectorAll('.msg.in').length >= n, HOSTILE.length + 1, { timeout: 15_000 });
+  const shown = await frame.evaluate(() => Array.from(document.querySelectorAll('.msg.in .text')).map((e) => e.textContent));
+  for (const text of HOSTILE) assert.ok(shown.includes(text), `shown character for character: ${JSON.stringify(text)}`);
+  assert.ok(shown.includes(LONG_WORD), 'the 60 KB word is shown');
+  const dom = await frame.evaluate(() => ({
+    title: document.title,
+    injected: document.querySelectorAll('.log img, .log script, .log a, .log svg, .log style, .log iframe').length,
+    bodyVisible: getComputedStyle(document.body).display !== 'none',
+    overflow: document.querySelector('.log').scrollWidth - document.querySelector('.log').clientWidth,
+  }));
+  assert.strictEqual(dom.injected, 0, 'no element was created from peer text');
+  assert.ok(!/pwned/.test(dom.title), `no script ran in the webview (title ${dom.title})`);
+  assert.ok(dom.bodyVisible, 'peer CSS did not apply');
+  assert.ok(dom.overflow <= 1, `the long word wraps inside the view (overflow ${dom.overflow}px)`);
+  assert.ok(!/pwned/.test(await page.title()), 'no script ran in the workbench');
+  // The name is cleaned wherever it shows: chat and Peers view.
+  const names = await frame.evaluate(() => Array.from(document.querySelectorAll('.msg.in .name')).map((e) => e.textContent));
+  assert.ok(names.every((n) => n === 'mallory'), `names shown: ${JSON.stringify([...new Set(names)])}`);
+  const row = ui.viewPane(page, 'Peers').locator('.monaco-list-row', { hasText: 'mallory' });
+  await row.waitFor({ timeout: 10_000 });
+  assert.ok(!/[\u202a-\u202e\u200b-\u200f]/.test(await row.innerText()), 'no bidi or zero-width characters in the Peers view');
+  // The node is still running: nothing stopped it.
+  await page.locator('.statusbar-item', { hasText: `PeerChat :${port}` }).first().waitFor({ timeout: 5000 });
+  await ui.sleep(300);
+  await screenshot('hostile-texts');
+};
+
+exports['a message over the per-message limit is refused with a logged reason, not shown'] = async ({ page, port, ui }) => {
+  const frame = await ui.chatFrameHandle(page);
+  const before = await frame.evaluate(() => document.querySelectorAll('.msg.in').length);
+  await classicSend(port, `127.0.0.1:47999 mallory ${'B'.repeat(1024 * 1024)}`).catch(() => undefined);
+  await classicSend(port, '127.0.0.1:47999 mallory after the flood');
+  await frame.waitForFunction(() => Array.from(document.querySelectorAll('.msg.in .text')).some((e) => e.textContent === 'after the flood'), null, { timeout: 10_000 });
+  const after = await frame.evaluate(() => Array.from(document.querySelectorAll('.msg.in .text')).map((e) => e.textContent.length));
+  assert.strictEqual(after.length, before + 1, 'only the normal message was added');
+  assert.ok(after.every((n) => n < 70_000), 'the 1 MB message was not shown');
+};
