@@ -50,7 +50,19 @@ export function renderMessage(m: ChatMessage, showPeer: boolean, actions: Messag
   if (showPeer && m.peer) head.append(el('span', 'peer', m.direction === 'out' ? `→ ${m.peer}` : m.peer));
   if (m.direction === 'out' && !m.peer) head.append(el('span', 'peer', '→ everyone'));
   head.append(el('time', 'time', formatTime(m.ts)));
-  row.append(head, el('div', 'text', m.text));
+  const body = el('div', 'text', m.text);
+  row.append(head, body);
+  if (m.text.length > 1500 || m.text.split('\n').length > 15) {
+    // Long texts are folded so one message cannot bury the conversation.
+    body.classList.add('folded');
+    const toggle = el('button', 'more-text', `Show all (${m.text.length.toLocaleString()} characters)`);
+    toggle.type = 'button';
+    toggle.addEventListener('click', () => {
+      const folded = body.classList.toggle('folded');
+      toggle.textContent = folded ? `Show all (${m.text.length.toLocaleString()} characters)` : 'Show less';
+    });
+    row.append(toggle);
+  }
   if (m.direction === 'out' && m.state) {
     const [ic, label] = STATE_LABEL[m.state] ?? ['question', m.state];
     const st = el('div', `state state-${m.state}`);
