@@ -45,16 +45,7 @@ function activateInto(context: vscode.ExtensionContext, subscriptions: vscode.Di
 
   const storageDir = (context.storageUri ?? context.globalStorageUri).fsPath;
   const store = new FileStore(storageDir, config.historyLimit, (msg) => log.error(msg));
-  const node = new PeerNode({
-    host: config.host,
-    port: config.port,
-    name: config.name,
-    advertisedIp: config.advertisedIp,
-    inactiveAfterSeconds: config.inactiveAfterSeconds,
-    readReceipts: config.readReceipts,
-    store,
-    limits: { maxHistory: config.historyLimit },
-  });
+  const node = new PeerNode({ ...nodeSettings(config), store, limits: { maxHistory: config.historyLimit } });
   current = { node, disposables: subscriptions };
   node.on('log', (level, text) => writeLog(log, level, text));
 
@@ -129,14 +120,7 @@ function activateInto(context: vscode.ExtensionContext, subscriptions: vscode.Di
       config = readConfig();
       if (config.nameProblem) void vscode.window.showWarningMessage(`PeerChat: ${config.nameProblem}`);
       try {
-        await node.reconfigure({
-          host: config.host,
-          port: config.port,
-          name: config.name,
-          advertisedIp: config.advertisedIp,
-          inactiveAfterSeconds: config.inactiveAfterSeconds,
-          readReceipts: config.readReceipts,
-        });
+        await node.reconfigure(nodeSettings(config));
       } catch (err) {
         await offerAnotherPort(err, config);
       }
@@ -165,6 +149,18 @@ export async function deactivate(): Promise<void> {
   await c.node.shutdown();
   c.disposables.forEach((d) => d.dispose());
   c.disposables.length = 0;
+}
+
+/** The node options that come from settings (and change without a reload). */
+function nodeSettings(c: PeerChatConfig) {
+  return {
+    host: c.host,
+    port: c.port,
+    name: c.name,
+    advertisedIp: c.advertisedIp,
+    inactiveAfterSeconds: c.inactiveAfterSeconds,
+    readReceipts: c.readReceipts,
+  };
 }
 
 /** A port in use: say so plainly and offer a free port nearby. */
