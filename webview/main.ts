@@ -19,7 +19,10 @@ const model = new ChatModel({
   conversation: typeof saved?.conversation === 'string' ? saved.conversation : EVERYONE,
   drafts: typeof saved?.drafts === 'object' && saved.drafts ? saved.drafts : {},
   lastRead: typeof saved?.lastRead === 'object' && saved.lastRead ? saved.lastRead : {},
+  fromBottom: typeof saved?.fromBottom === 'number' ? saved.fromBottom : 0,
 });
+/** Where to put the scroll after the first full render (the view keeps its place when re-shown). */
+let restoreFromBottom = model.persisted.fromBottom ?? 0;
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 const selfEl = $('self');
@@ -137,7 +140,11 @@ function renderLog(): void {
   const showPeer = current() === EVERYONE;
   for (const m of msgs.slice(-shown)) frag.append(renderMessage(m, showPeer, actions));
   logEl.replaceChildren(frag);
-  if (stickToBottom) logEl.scrollTop = logEl.scrollHeight;
+  if (restoreFromBottom > 0) {
+    logEl.scrollTop = logEl.scrollHeight - logEl.clientHeight - restoreFromBottom;
+    stickToBottom = false;
+    restoreFromBottom = 0;
+  } else if (stickToBottom) logEl.scrollTop = logEl.scrollHeight;
 }
 
 /** Appends new messages and replaces changed ones without rebuilding the whole log. */
@@ -166,6 +173,7 @@ function select(c: string): void {
   input.value = model.persisted.drafts[c] ?? '';
   shown = PAGE;
   stickToBottom = true;
+  model.persisted.fromBottom = 0;
   needFullLog = true;
   post({ type: 'viewing', conversation: c });
   schedule();
@@ -259,7 +267,10 @@ input.addEventListener('input', () => {
 });
 
 logEl.addEventListener('scroll', () => {
-  stickToBottom = logEl.scrollHeight - logEl.scrollTop - logEl.clientHeight < 30;
+  const fromBottom = logEl.scrollHeight - logEl.scrollTop - logEl.clientHeight;
+  stickToBottom = fromBottom < 30;
+  model.persisted.fromBottom = stickToBottom ? 0 : Math.round(fromBottom);
+  persist();
 });
 
 document.addEventListener('visibilitychange', () => {

@@ -8,6 +8,8 @@ export interface PersistedState {
   conversation: string;
   drafts: Record<string, string>;
   lastRead: Record<string, number>;
+  /** Pixels from the bottom of the log when the view was hidden (0 = following new messages). */
+  fromBottom?: number;
 }
 
 export class ChatModel {

@@ -163,6 +163,26 @@ suite('chat: node, commands, tree, settings, history', () => {
     }
   });
 
+  test('a port in use is a clear error, and the node recovers on a free port', async function () {
+    this.timeout(20_000);
+    const a = await api();
+    const cfg = vscode.workspace.getConfiguration('peerchat');
+    const old = testEnv().port;
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, HOST, r));
+    const busy = (blocker.address() as net.AddressInfo).port;
+    try {
+      await cfg.update('port', busy, vscode.ConfigurationTarget.Workspace);
+      const s = await until('the error state', () => (a.node.status.state === 'error' ? a.node.status : undefined), 10_000);
+      assert.strictEqual(s.code, 'ERR_PORT_IN_USE');
+      assert.match(s.reason, new RegExp(`could not listen on 127\\.0\\.0\\.1:${busy}: address in use`));
+    } finally {
+      blocker.close();
+      await cfg.update('port', old, vscode.ConfigurationTarget.Workspace);
+      await until('listening again', () => a.node.status.state === 'listening' && a.node.listeningPort === old, 10_000);
+    }
+  });
+
   test('history and peers survive deactivate/activate', async function () {
     this.timeout(20_000);
     const a = await api();
