@@ -38,6 +38,7 @@ export function activate(context: vscode.ExtensionContext): PeerChatApi {
 }
 
 function activateInto(context: vscode.ExtensionContext, subscriptions: vscode.Disposable[]): PeerChatApi {
+  const t0 = performance.now();
   const log = createLog();
   subscriptions.push(log);
   let config = readConfig();
@@ -91,11 +92,18 @@ function activateInto(context: vscode.ExtensionContext, subscriptions: vscode.Di
     chatView.pushMessage(m);
     notifier.onMessage(m);
   });
+  // A burst of messages changes the peer table (last seen) on every one: refresh the views at
+  // most every 100 ms, not once per message.
+  let peersTimer: NodeJS.Timeout | undefined;
   node.on('peers', () => {
-    peersTree.refresh();
-    statusBar.update();
-    chatView.pushPeers();
+    peersTimer ??= setTimeout(() => {
+      peersTimer = undefined;
+      peersTree.refresh();
+      statusBar.update();
+      chatView.pushPeers();
+    }, 100);
   });
+  subscriptions.push({ dispose: () => clearTimeout(peersTimer) });
   node.on('status', () => {
     statusBar.update();
     treeView.description = peersTree.describeSelf();
@@ -131,6 +139,7 @@ function activateInto(context: vscode.ExtensionContext, subscriptions: vscode.Di
   );
 
   const started = config.autoStart ? startNode() : Promise.resolve();
+  log.info(`activated in ${(performance.now() - t0).toFixed(1)} ms; ${node.getHistory().length} messages of history, ${node.peers.size} peers, node ${node.nodeId.slice(0, 8)}`);
   const reload = async () => {
     await deactivate();
     const fresh: vscode.Disposable[] = [];

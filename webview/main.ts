@@ -66,6 +66,8 @@ function schedule(): void {
   });
 }
 
+let firstRender = true;
+
 function render(): void {
   renderSelf(selfEl, model.self);
   if (visible()) model.markRead(current());
@@ -76,10 +78,15 @@ function render(): void {
   needFullLog = false;
   input.placeholder = `Message ${model.title(current())} (Enter to send, Shift+Enter for a new line)`;
   persist();
+  if (firstRender && model.self) {
+    firstRender = false;
+    performance.mark('peerchat:first-render'); // for the benchmarks: time to first paint
+  }
 }
 
 function renderTabs(): void {
   const frag = document.createDocumentFragment();
+  const unread = model.unreadCounts();
   for (const c of model.conversations()) {
     const tab = el('button', `tab${c === current() ? ' active' : ''}`);
     tab.type = 'button';
@@ -90,7 +97,7 @@ function renderTabs(): void {
     if (peer) tab.append(el('span', `dot dot-${peer.state}`));
     tab.append(el('span', 'label', model.title(c)));
     tab.title = c === EVERYONE ? 'Broadcasts and everything you receive' : `${model.title(c)} — ${peer?.address ?? c}${peer ? ` (${peer.protocol ?? 'classic'}, ${peer.state})` : ''}`;
-    const n = c === current() && visible() ? 0 : model.unread(c);
+    const n = c === current() && visible() ? 0 : unread.get(c) ?? 0;
     if (n > 0) tab.append(el('span', 'badge', n > 99 ? '99+' : String(n)));
     tab.addEventListener('click', () => select(c));
     frag.append(tab);
@@ -151,18 +158,22 @@ function renderLog(): void {
 function appendPending(): void {
   if (pendingAppend.length === 0) return;
   const showPeer = current() === EVERYONE;
-  const empty = logEl.querySelector('.empty');
-  for (const id of pendingAppend) {
+  const added = document.createDocumentFragment();
+  for (const id of new Set(pendingAppend)) {
     const m = model.get(id);
     if (!m || !ChatModel.belongs(m, current())) continue;
-    empty?.remove();
     const node = renderMessage(m, showPeer, actions);
     const existing = logEl.querySelector(`[data-id="${CSS.escape(id)}"]`);
     if (existing) existing.replaceWith(node);
-    else logEl.append(node);
+    else added.append(node);
+  }
+  if (added.childNodes.length) {
+    logEl.querySelector('.empty')?.remove();
+    logEl.append(added); // one insertion, one layout, however many arrived
   }
   // Keep the DOM bounded while a burst streams in.
-  while (logEl.querySelectorAll('.msg').length > shown + PAGE) logEl.querySelector('.msg')?.remove();
+  let extra = logEl.childElementCount - (shown + PAGE);
+  while (extra-- > 0) logEl.querySelector('.msg')?.remove();
   if (stickToBottom) logEl.scrollTop = logEl.scrollHeight;
 }
 
@@ -204,6 +215,7 @@ function send(): void {
 function onHost(msg: HostToWebview): void {
   switch (msg.type) {
     case 'init':
+      performance.mark('peerchat:init-received');
       model.self = msg.self;
       model.peers = new Map(msg.peers.map((p) => [p.address, p]));
       model.reset(msg.messages);

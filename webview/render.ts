@@ -12,11 +12,14 @@ function icon(name: string): HTMLElement {
   return el('i', `codicon codicon-${name}`);
 }
 
+// One formatter each: toLocaleTimeString builds a new one per call, which showed in profiles.
+const timeFormat = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit' });
+const dateFormat = new Intl.DateTimeFormat([], { year: 'numeric', month: 'numeric', day: 'numeric' });
+
 export function formatTime(ts: number): string {
   const d = new Date(ts);
-  const now = new Date();
-  const hm = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  return d.toDateString() === now.toDateString() ? hm : `${d.toLocaleDateString()} ${hm}`;
+  const hm = timeFormat.format(d);
+  return d.toDateString() === new Date().toDateString() ? hm : `${dateFormat.format(d)} ${hm}`;
 }
 
 const STATE_LABEL: Record<string, [string, string]> = {

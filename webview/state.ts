@@ -84,11 +84,16 @@ export class ChatModel {
     return this.peerOf(conversation)?.name ?? conversation;
   }
 
-  unread(conversation: string): number {
-    const since = this.persisted.lastRead[conversation] ?? 0;
-    let n = 0;
-    for (const m of this.all()) if (m.direction === 'in' && m.ts > since && ChatModel.belongs(m, conversation)) n++;
-    return n;
+  /** Unread counts of every conversation, in one pass over the messages. */
+  unreadCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    const read = this.persisted.lastRead;
+    for (const m of this.all()) {
+      if (m.direction !== 'in') continue;
+      if (m.ts > (read[EVERYONE] ?? 0)) counts.set(EVERYONE, (counts.get(EVERYONE) ?? 0) + 1);
+      if (m.conversation !== EVERYONE && m.ts > (read[m.conversation] ?? 0)) counts.set(m.conversation, (counts.get(m.conversation) ?? 0) + 1);
+    }
+    return counts;
   }
 
   markRead(conversation: string): void {

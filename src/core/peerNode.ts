@@ -18,7 +18,7 @@ import { Limits, withLimits } from './limits';
 import { LogThrottle } from './logThrottle';
 import { validateName } from './names';
 import { backoffDelay } from './native/backoff';
-import { ChatFrame, Frame, PeerInfo } from './native/frames';
+import { ChatFrame, encodeFrame, Frame, PeerInfo } from './native/frames';
 import { Outbox } from './native/outbox';
 import { SeenCache } from './native/seenCache';
 import { NativeSession } from './native/session';
@@ -166,8 +166,9 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     }));
   }
 
+  /** The kept history (at most maxHistory messages), oldest first. */
   getHistory(): ChatMessage[] {
-    return this.history.slice();
+    return this.history.slice(-this.limits.maxHistory);
   }
 
   /** The newest `count` messages older than `beforeTs` (all when undefined), oldest first. */
@@ -539,7 +540,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       this.finishClassic(message, []);
       return [];
     }
-    const frame = this.frameOf(message, 'everyone', this.limits.floodHops);
+    const frame = encodeFrame(this.frameOf(message, 'everyone', this.limits.floodHops)); // once for all sessions
     const nativeResults: PeerResult[] = [];
     for (const [nodeId, s] of this.sessions) {
       if (!s.isReady) continue;
@@ -772,7 +773,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   private flushOutbox(nodeId: string): void {
     const s = this.sessions.get(nodeId);
     if (!s?.isReady) return;
-    for (const waiting of this.outbox.pending(nodeId)) {
+    for (const waiting of this.outbox.iterate(nodeId)) {
       if (this.sentOn.get(waiting.id) === s) continue;
       const m = this.historyIndex.get(waiting.id) ?? waiting;
       if (!s.trySend(this.frameOf(m, 'direct', 0))) break; // resumes on drain
@@ -996,7 +997,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       origin: f.origin,
     });
     if (f.conv === 'everyone' && f.hops > 0) {
-      const fwd: ChatFrame = { ...f, hops: f.hops - 1 };
+      const fwd = encodeFrame({ ...f, hops: f.hops - 1 });
       for (const [id, other] of this.sessions) {
         if (other === s || id === f.origin || !other.isReady) continue;
         other.trySend(fwd); // a neighbour that is behind catches up later
@@ -1040,7 +1041,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   private scheduleReconnect(rec: PeerRecord): void {
     const id = rec.nodeId;
     if (!id || !this.listener || this.reconnectTimers.has(id)) return;
-    const waiting = this.outbox.pending(id).length > 0;
+    const waiting = this.outbox.count(id) > 0;
     if (!rec.wanted && !waiting) return;
     const attempt = this.reconnectAttempts.get(id) ?? 0;
     const wait = backoffDelay(attempt, { baseMs: this.limits.reconnectBaseMs, maxMs: this.limits.reconnectMaxMs, jitter: 0.5 });
@@ -1065,7 +1066,10 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     const message: ChatMessage = { ...m, id: m.id ?? randomUUID(), ts: m.ts ?? this.now() };
     this.history.push(message);
     this.historyIndex.set(message.id, message);
-    if (this.history.length > this.limits.maxHistory) {
+    // Trim in steps of a tenth, not one message at a time: splicing a full array on every message
+    // cost more than everything else a message does.
+    const slack = Math.max(1, Math.floor(this.limits.maxHistory / 10));
+    if (this.history.length > this.limits.maxHistory + slack) {
       const cut = this.history.splice(0, this.history.length - this.limits.maxHistory);
       for (const c of cut) this.historyIndex.delete(c.id);
     }

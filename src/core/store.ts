@@ -84,24 +84,22 @@ export class FileStore implements Store {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(`could not read ${this.historyFile}: ${String(err)}`);
       return [];
     }
+    // Read from the end: the last record of an id is its final state, and only the newest
+    // maxHistory messages are kept, so a long file costs no more to open than a short one.
+    const lines = text.split('\n');
     const byId = new Map<string, ChatMessage>();
-    let lines = 0;
-    for (const line of text.split('\n')) {
+    for (let i = lines.length - 1; i >= 0 && byId.size < this.maxHistory; i--) {
+      const line = lines[i];
       if (!line) continue;
-      lines++;
       try {
         const m = JSON.parse(line) as ChatMessage;
-        if (m && typeof m.id === 'string' && typeof m.text === 'string') {
-          byId.delete(m.id); // re-insert so order follows the latest write of the message
-          byId.set(m.id, m);
-        }
+        if (m && typeof m.id === 'string' && typeof m.text === 'string' && !byId.has(m.id)) byId.set(m.id, m);
       } catch {
         // torn line from a crash: skip it
       }
     }
-    this.linesWritten = lines;
-    const all = [...byId.values()].sort((a, b) => a.ts - b.ts);
-    return all.slice(-this.maxHistory);
+    this.linesWritten = lines.length;
+    return [...byId.values()].sort((a, b) => a.ts - b.ts);
   }
 
   appendHistory(messages: ChatMessage[]): void {

@@ -47,7 +47,16 @@ export class Outbox {
 
   /** The messages for a peer, oldest first. */
   pending(nodeId: string): ChatMessage[] {
-    return [...(this.byPeer.get(nodeId)?.values() ?? [])];
+    return [...this.iterate(nodeId)];
+  }
+
+  /** The same without copying (for the send loop, which must not remove while iterating). */
+  iterate(nodeId: string): IterableIterator<ChatMessage> {
+    return (this.byPeer.get(nodeId) ?? new Map<string, ChatMessage>()).values();
+  }
+
+  count(nodeId: string): number {
+    return this.byPeer.get(nodeId)?.size ?? 0;
   }
 
   /** Removes a message wherever it waits; returns the peer it was for. */

@@ -94,14 +94,17 @@ export class NativeSession extends EventEmitter<SessionEvents> {
     return this.queuedBytes > this.opts.highWaterBytes;
   }
 
-  /** Queues a frame unless the peer is behind; false means "keep it and try after drain". */
-  trySend(f: Frame): boolean {
+  /**
+   * Queues a frame (or an already encoded one, to encode a broadcast once for every session)
+   * unless the peer is behind; false means "keep it and try again on 'drain'".
+   */
+  trySend(f: Frame | Buffer): boolean {
     if (!this.isOpen) return false;
     if (this.isCongested()) {
       this.congested = true;
       return false;
     }
-    this.enqueue(encodeFrame(f));
+    this.enqueue(Buffer.isBuffer(f) ? f : encodeFrame(f));
     return true;
   }
 
@@ -157,6 +160,12 @@ export class NativeSession extends EventEmitter<SessionEvents> {
     this.stats.bytesOut += data.length;
     this.lastWritten = Date.now();
     this.socket.write(data);
+    // Refused while our own batch was over the mark, but the kernel took it all: the socket will
+    // never emit 'drain', so say it here.
+    if (this.congested && !this.isCongested()) {
+      this.congested = false;
+      setImmediate(() => this.isOpen && this.emit('drain'));
+    }
   }
 
   private onData(d: Buffer): void {
