@@ -38,6 +38,33 @@ export interface MessageActions {
   cancel(id: string): void;
 }
 
+/**
+ * Puts `text` into `host` as text nodes, with a <wbr> every 80 characters inside long runs
+ * without white space: the browser's line breaking of one 60 KB word takes seconds, with break
+ * opportunities it takes milliseconds. textContent stays exactly the text.
+ */
+export function setBreakableText(host: HTMLElement, text: string): void {
+  host.replaceChildren();
+  const parts = text.split(/(\S{80,})/);
+  for (const part of parts) {
+    if (part.length >= 80 && !/\s/.test(part)) {
+      for (let i = 0; i < part.length; i += 80) {
+        if (i > 0) host.append(document.createElement('wbr'));
+        host.append(part.slice(i, i + 80));
+      }
+    } else if (part) {
+      host.append(part);
+    }
+  }
+}
+
+const FOLD_CHARS = 1500;
+const FOLD_LINES = 15;
+
+function foldedText(text: string): string {
+  return text.slice(0, FOLD_CHARS).split('\n').slice(0, FOLD_LINES).join('\n');
+}
+
 export function renderMessage(m: ChatMessage, showPeer: boolean, actions: MessageActions): HTMLElement {
   if (m.direction === 'system') {
     const row = el('div', 'msg system');
@@ -53,15 +80,17 @@ export function renderMessage(m: ChatMessage, showPeer: boolean, actions: Messag
   if (showPeer && m.peer) head.append(el('span', 'peer', m.direction === 'out' ? `→ ${m.peer}` : m.peer));
   if (m.direction === 'out' && !m.peer) head.append(el('span', 'peer', '→ everyone'));
   head.append(el('time', 'time', formatTime(m.ts)));
-  const body = el('div', 'text', m.text);
+  const long = m.text.length > FOLD_CHARS || m.text.split('\n', FOLD_LINES + 1).length > FOLD_LINES;
+  // A long text is folded and only its start is laid out: a 60 KB word costs seconds of layout.
+  const body = el('div', long ? 'text folded' : 'text');
+  setBreakableText(body, long ? foldedText(m.text) : m.text);
   row.append(head, body);
-  if (m.text.length > 1500 || m.text.split('\n').length > 15) {
-    // Long texts are folded so one message cannot bury the conversation.
-    body.classList.add('folded');
+  if (long) {
     const toggle = el('button', 'more-text', `Show all (${m.text.length.toLocaleString()} characters)`);
     toggle.type = 'button';
     toggle.addEventListener('click', () => {
       const folded = body.classList.toggle('folded');
+      setBreakableText(body, folded ? foldedText(m.text) : m.text);
       toggle.textContent = folded ? `Show all (${m.text.length.toLocaleString()} characters)` : 'Show less';
     });
     row.append(toggle);
