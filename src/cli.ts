@@ -88,12 +88,12 @@ function main(): void {
     if (m.direction === 'in') {
       out(
         { type: 'message', from: m.peer, name: m.name, text: m.text, id: m.id, ts: m.ts, conversation: m.conversation, ...(m.origin ? { origin: m.origin } : {}) },
-        `[${time(m.ts)}] ${m.conversation === 'everyone' ? '(everyone) ' : ''}${m.name} (${m.peer ?? '?'}): ${m.text}`,
+        `[${time(m.ts)}] ${m.conversation === 'everyone' ? '(everyone) ' : ''}${safe(m.name)} (${m.peer ?? '?'}): ${safe(m.text)}`,
       );
       // Printed is seen: a terminal peer sends read receipts for what it shows.
       if (m.origin && m.conversation !== 'everyone') setImmediate(() => node.markRead(m.conversation));
     } else if (m.direction === 'system') {
-      out({ type: 'system', text: m.text, peer: m.peer }, `* ${m.text}`);
+      out({ type: 'system', text: m.text, peer: m.peer }, `* ${safe(m.text)}`);
     } else if (m.state === 'queued' || m.state === 'delivered' || m.state === 'read' || m.state === 'cancelled') {
       if (reported.get(m.id) === m.state) return;
       reported.set(m.id, m.state);
@@ -178,7 +178,7 @@ function main(): void {
         }
         case '/history': {
           const n = Number(firstArg) || 20;
-          for (const m of node.getHistory().slice(-n)) out({ type: 'history', message: m }, `[${time(m.ts)}] ${m.direction === 'system' ? '*' : m.name}: ${m.text}`);
+          for (const m of node.getHistory().slice(-n)) out({ type: 'history', message: m }, `[${time(m.ts)}] ${m.direction === 'system' ? '*' : safe(m.name)}: ${safe(m.text)}`);
           break;
         }
         case '/help':
@@ -212,6 +212,12 @@ function main(): void {
     if (err.code === 'ERR_PORT_IN_USE') error(`${err.message}: pick another --port`);
     process.exit(2);
   });
+}
+
+/** Peer text made safe for a terminal: no escape sequences or other control characters. */
+function safe(text: string | undefined): string {
+  // eslint-disable-next-line no-control-regex
+  return (text ?? '').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '\ufffd');
 }
 
 function time(ts: number): string {

@@ -15,6 +15,8 @@ export function isValidPort(n: number): boolean {
 /** A host name or IP that is plausible to dial: an IP, or a DNS-like name. */
 export function isValidHost(host: string): boolean {
   if (net.isIP(host)) return true;
+  // Digits and dots only but not an IP ("999.1.1.1", "1.2.3"): not a name either.
+  if (/^[\d.]+$/.test(host)) return false;
   return /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(host);
 }
 

@@ -93,6 +93,8 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   private readonly reconnectAttempts = new Map<string, number>();
   private readonly dialing = new Map<string, Promise<boolean>>();
   private readonly readSent = new Set<string>();
+  /** Aborted when the node stops: retry waits end at once, no new connection is made. */
+  private stopSignal = new AbortController();
   /** Listening ports that headerless senders announced (`CONNECT:PORT`), by remote IP. */
   private readonly announcedPorts = new Map<string, number>();
   /** Drops and refusals are logged once per remote IP and kind of problem per window. */
@@ -235,6 +237,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       throw err;
     }
     this.listener = listener;
+    this.stopSignal = new AbortController();
     this.setStatus({ state: 'listening', address: `${this.opts.host}:${this.boundPort}` });
     this.log('info', `listening on ${this.opts.host}:${this.boundPort}; peers reach you at ${this.address} (node ${this.nodeId.slice(0, 8)})`);
     this.schedulePrune();
@@ -253,6 +256,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     this.reconnectTimers.clear();
     const l = this.listener;
     this.listener = undefined;
+    this.stopSignal.abort();
     for (const s of [...this.sessions.values(), ...this.handshaking]) s.close('node stopped');
     this.sessions.clear();
     this.handshaking.clear();
@@ -286,7 +290,10 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     const connected = this.peers.list().filter((p) => p.state === 'connected' && p.protocol !== 'native');
     if (connected.length && this.listener) {
       const exits = Promise.all(connected.map((p) => this.sendText(p, EXIT_TEXT, { retries: 0, probe: false })));
-      await Promise.race([exits, delay(this.limits.shutdownGraceMs)]);
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((r) => (timer = setTimeout(r, this.limits.shutdownGraceMs)));
+      await Promise.race([exits, grace]);
+      clearTimeout(timer);
     }
     await this.stop();
     clearTimeout(this.savePeersTimer);
@@ -603,7 +610,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
           replyWaitMs: 2000,
           retries: o.retries ?? this.limits.sendRetries,
           retryBaseMs: this.limits.sendRetryBaseMs,
-          cancelled: () => !this.listener,
+          signal: this.stopSignal.signal,
         };
         if (!this.listener && text !== EXIT_TEXT) return { ok: false, error: 'not sent: the node stopped' };
         const r = first ? await sendOnce(peer.host, peer.port, payload, sendOpts, first) : await sendWithRetry(peer.host, peer.port, payload, sendOpts);
@@ -654,7 +661,9 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       });
     }
     if (m.kind === 'probe') return; // a bare connect-and-close: liveness, not a message
-    conn.keepAlive();
+    // Only a sender that said who it is (a listening port) or speaks line mode earns the long idle
+    // allowance: a trickle of bare bytes must not hold connections for minutes.
+    if (m.peer || p.lineMode) conn.keepAlive();
     if (m.headerHost !== undefined && m.headerPort !== undefined && m.name !== undefined && conn.isOpen() && m.dialect === 'standard') {
       // Persistent senders write message after message with no delimiter: cut at their header.
       conn.setRecordPrefix(`${m.headerHost.includes(':') ? `[${m.headerHost}]` : m.headerHost}:${m.headerPort} ${m.name} `);
@@ -677,7 +686,8 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       if (m.kind === 'chat') {
         // No listening port known (bare text, "Team : msg"): show it, but it cannot be answered.
         this.addMessage({ conversation: EVERYONE, direction: 'in', name: name ?? p.remoteIp, text: m.text });
-        this.log('info', `message from ${remote} (${m.dialect}) with no listening port: shown, but it cannot be answered until the sender tells its port`);
+        const line = this.dropLog.take(`${p.remoteIp} no-port`, `message from ${remote} (${m.dialect}) with no listening port: shown, but it cannot be answered until the sender tells its port`);
+        if (line) this.log('info', line);
       }
       return;
     }
@@ -974,6 +984,13 @@ export class PeerNode extends EventEmitter<NodeEvents> {
 
   private onChatFrame(s: NativeSession, f: ChatFrame): void {
     if (f.origin === this.nodeId) return; // our own broadcast came back around the mesh
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(f.text) || f.text.trim() === '') {
+      // Same rule as classic text: control characters (terminal escapes) are never shown.
+      s.sendControl({ type: 'ack', id: f.id }); // acknowledged, so the sender does not resend it forever
+      this.logDrop(`${s.remoteIp}:0`, 'native text with control characters', `dropped native message ${f.id.slice(0, 8)} from ${s.remote?.name ?? s.remoteIp}: empty or control characters`);
+      return;
+    }
     const duplicate = this.historyIndex.has(f.id) || !this.seen.add(f.id);
     s.sendControl({ type: 'ack', id: f.id });
     if (duplicate) return;
@@ -1129,7 +1146,8 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   }
 
   private schedulePeerSave(): void {
-    if (this.savePeersTimer) return;
+    // After shutdown the directory is already on disk; late state changes (sessions closing) stay in memory.
+    if (this.savePeersTimer || this.closed) return;
     this.savePeersTimer = setTimeout(() => {
       this.savePeersTimer = undefined;
       this.store.savePeers(this.peers.toStored());
@@ -1141,10 +1159,6 @@ export class PeerNode extends EventEmitter<NodeEvents> {
 /** A peer's conversation: node:ID for a native peer (stable across addresses), else its address. */
 function conversationOf(p: PeerRecord): string {
   return p.nodeId && p.protocol === 'native' ? nativeConversation(p.nodeId) : p.address;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
 }
 
 function localIps(): Set<string> {

@@ -644,12 +644,8 @@ describe(`hardening: fuzzing the port (seed ${SEED}, HARDENING_SEED to change)`,
   };
   const WARMUP = 300;
   const INPUTS = 3000;
-  // The fuzz meets this bug only when a mutation keeps the JSON form but breaks the host in it.
-  const JSON_HOST_TODO = {
-    todo:
-      'needs fix: the JSON form takes the host inside "content" unchecked (dialects/json.ts CONTENT regex, no isValidHost) and a loopback ' +
-      "sender's header host is trusted, so fuzzed JSON is shown and listed under addresses like 127..0.0{1:43953 (deterministic test in 'addresses a stranger claims')",
-  };
+  // The fuzz met a bug here once (fixed): a JSON "content" host was taken unchecked.
+  const JSON_HOST_TODO = {};
   const HEAP_BOUND = 4 * 1024 * 1024;
   let a: TestNode;
   let s: Awaited<ReturnType<typeof sink>>;
@@ -729,7 +725,7 @@ describe(`hardening: fuzzing the port (seed ${SEED}, HARDENING_SEED to change)`,
 
   it(
     'never takes a dotted all-numeric name that is no IP (999.1.1.1, 1.2.3, 256.256.256.256) for an address',
-    { todo: 'needs fix: address.isValidHost accepts all-numeric dotted names as DNS names, so a header "999.1.1.1:5000 fz hi" (or a native originAddress / hello listen) is shown and listed as that address' },
+    {},
     () => {
       const bad = [...shown.numericHost.map((m) => `message from ${m.peer}`), ...a.node.peerViews().filter((p) => numericPseudoHost(p.address)).map((p) => `peer ${p.address}`)];
       assert.deepEqual(bad.slice(0, 8), [], `${bad.length} numeric pseudo-host addresses`);
@@ -805,7 +801,7 @@ describe('hardening: addresses a stranger claims', () => {
 
   it(
     'the JSON form: a host inside "content" that is no host is never taken for an address',
-    { todo: 'needs fix: dialects/json.ts takes the CONTENT host unchecked (no isValidHost) and attribute() trusts a loopback header host' },
+    {},
     async () => {
       const r = await claim('{"type":"message","content":"127..0.0{1:43 fz hi","sender_name":"fz","sender_port":43953}');
       const bad = [...r.peers, ...r.messages.filter((x): x is string => !!x)].filter((x) => !tryParseAddress(x));
@@ -815,7 +811,7 @@ describe('hardening: addresses a stranger claims', () => {
 
   it(
     'a dotted all-numeric host that is no IP (999.1.1.1, 1.2.3, 256.256.256.256) is never taken for an address',
-    { todo: 'needs fix: address.isValidHost accepts all-numeric dotted names as DNS names (standard, bracket and JSON headers, native originAddress and hello.listen)' },
+    {},
     async () => {
       const got: string[] = [];
       for (const h of ['999.1.1.1:5101', '1.2.3:5102', '256.256.256.256:5103']) {
@@ -1377,7 +1373,12 @@ describe('hardening: shutdown leaves nothing behind', () => {
       // shutdown (a few event-loop turns, for closed handles and cleared timers to report their
       // end), only the 1 s guard a closing native session sets on its socket is excused.
       await delay(30);
-      seen.early = tracker.alive().filter((x) => !(x.type === 'Timeout' && /^\s*at NativeSession\.close /.test(x.stack.split('\n')[0])));
+      // Also excused: the other node (b, still running) saving its directory 250 ms after its
+      // session with a closed; it is gone by the 'a moment later' check below.
+      seen.early = tracker
+        .alive()
+        .filter((x) => !(x.type === 'Timeout' && /^\s*at NativeSession\.close /.test(x.stack.split('\n')[0])))
+        .filter((x) => !(x.type === 'Timeout' && /^\s*at PeerNode\.schedulePeerSave [\s\S]*at PeerNode\.onSessionClose /.test(x.stack)));
       // Servers and sockets that did not exist before the node started, other than the test's own
       // client sockets; and no more ref'd timers than before.
       const leftover = () => activeHandles().filter((h) => !baselineHandles.has(h) && (h instanceof net.Server || (h instanceof net.Socket && !liveSockets.has(h))));
@@ -1424,15 +1425,12 @@ describe('hardening: shutdown leaves nothing behind', () => {
 
   it('right after shutdown no timer or socket of the node is pending but the known short-lived ones (reconnect, prune, heartbeat, sends all stopped)', () => {
     if (seen.error) throw seen.error;
-    // Excused here, reported by the todo below: the shutdown grace delay and a late peer save.
-    const known = (x: Tracked) => x.type === 'Timeout' && (/at delay [\s\S]*at PeerNode\.shutdown /.test(x.stack) || /^\s*at PeerNode\.schedulePeerSave /.test(x.stack));
-    const rest = seen.early.filter((x) => !known(x));
-    assert.deepEqual(show(rest), [], `${rest.length} resources from src/core alive right after shutdown`);
+    assert.deepEqual(show(seen.early), [], `${seen.early.length} resources from src/core alive right after shutdown`);
   });
 
   it(
     'right after shutdown no timer of the node is pending, unref\'d ones included',
-    { todo: "needs fix: shutdown() never clears its Promise.race grace delay(shutdownGraceMs) timer; and session closes after stop() change peer states, which schedules schedulePeerSave (a store write) after shutdown" },
+    {},
     () => {
       if (seen.error) throw seen.error;
       assert.deepEqual(show(seen.early), [], `${seen.early.length} resources from src/core alive right after shutdown`);
@@ -1471,7 +1469,7 @@ describe('hardening: shutdown leaves nothing behind', () => {
 
     it(
       'leaves no retry timer pending after shutdown',
-      { todo: "needs fix: sendWithRetry's backoff setTimeout is only unref'd and checked when it fires; shutdown does not clear it, so it stays pending up to retryBaseMs*2^(retries-1)" },
+      {},
       () => {
         if (r.error) throw r.error;
         assert.deepEqual(r.aliveAfter.map((x) => `${x.type}\n${x.stack}`), [], 'resources from src/core alive 300 ms after shutdown');

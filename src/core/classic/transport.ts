@@ -288,13 +288,22 @@ export function sendOnce(
 }
 
 /** sendOnce with retries on refused/reset connections: classroom listeners use listen(5). */
-export async function sendWithRetry(host: string, port: number, payload: Buffer, opt: SendOptions & { cancelled?: () => boolean }): Promise<SendResult> {
+export async function sendWithRetry(host: string, port: number, payload: Buffer, opt: SendOptions & { signal?: AbortSignal }): Promise<SendResult> {
   let last: SendResult & { retryable?: boolean } = { ok: false, error: 'not sent' };
   for (let attempt = 0; attempt <= opt.retries; attempt++) {
     if (attempt > 0) {
-      await new Promise((r) => setTimeout(r, opt.retryBaseMs * 2 ** (attempt - 1)).unref?.());
-      // The node stopped meanwhile: no new connection after shutdown.
-      if (opt.cancelled?.()) return { ok: false, error: last.error ?? 'not sent: the node stopped' };
+      if (opt.signal?.aborted) return { ok: false, error: `${last.error ?? 'not sent'} (the node stopped)` };
+      // The wait ends at once when the node stops, and then no new connection is made.
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, opt.retryBaseMs * 2 ** (attempt - 1));
+        function done() {
+          clearTimeout(t);
+          opt.signal?.removeEventListener('abort', done);
+          resolve();
+        }
+        opt.signal?.addEventListener('abort', done, { once: true });
+      });
+      if (opt.signal?.aborted) return { ok: false, error: `${last.error ?? 'not sent'} (the node stopped)` };
     }
     last = await sendOnce(host, port, payload, opt);
     if (last.ok || !last.retryable) break;

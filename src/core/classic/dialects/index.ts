@@ -30,7 +30,7 @@
  * is bare text that happens to begin with an address (`10.0.0.1:80 is down`): it reads as the
  * standard form, which fourteen of twenty-three programs speak.
  */
-import { isLoopback, normalizeIp, PeerAddress, tryParseAddress } from '../../address';
+import { isLoopback, isValidHost, normalizeIp, PeerAddress, tryParseAddress } from '../../address';
 import { bracketFamily } from './bracket';
 import { clip, hasControlCharacters } from './common';
 import { HANDSHAKE_ANSWERS, handshakeFamily } from './handshake';
@@ -204,6 +204,7 @@ function attribute(f: FamilyFields, ctx: ParseContext, headerIsSelf: boolean, li
     host = f.headerHost!;
   }
   if (port === undefined) return undefined;
+  if (!isValidHost(host)) host = remote; // a header host that is no host: the socket's IP stands
   if (isSelfAddress(host, port, ctx)) return undefined;
   return { host, port };
 }

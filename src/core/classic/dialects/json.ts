@@ -4,7 +4,7 @@
  * `content` is the recipient's in that program, so the sender's listening port comes from
  * `sender_port`; the IP from the socket.
  */
-import { isValidPort } from '../../address';
+import { isValidHost, isValidPort } from '../../address';
 import { classifyText } from '../codec';
 import { clip, formatAddress, hasControlCharacters, stripLineEnd } from './common';
 import { Family, FamilyResult, NormalizedKind } from './types';
@@ -53,7 +53,9 @@ export const jsonFamily: Family = {
     if (m) {
       const host = m[1].startsWith('[') ? m[1].slice(1, -1) : m[1];
       const port = Number(m[2]);
-      if (isValidPort(port)) {
+      // The address in "content" is only used when it is one: an invalid host is ignored and the
+      // socket IP with sender_port stands instead.
+      if (isValidPort(port) && isValidHost(host)) {
         headerHost = host;
         headerPort = port;
         contentName = m[3] ?? m[4];
