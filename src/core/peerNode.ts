@@ -87,8 +87,11 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   private readonly sessions = new Map<string, NativeSession>();
   /** Sessions still in their handshake. */
   private readonly handshaking = new Set<NativeSession>();
-  /** The session each outbox message was last written to (so it is not written twice on one). */
-  private readonly sentOn = new Map<string, NativeSession>();
+  /**
+   * Per peer, the outbox messages not yet written on its current session: refilled with every
+   * unacknowledged message when a session starts, so a send costs O(1), not a scan of the outbox.
+   */
+  private readonly unsent = new Map<string, Set<string>>();
   private readonly reconnectTimers = new Map<string, NodeJS.Timeout>();
   private readonly reconnectAttempts = new Map<string, number>();
   private readonly dialing = new Map<string, Promise<boolean>>();
@@ -363,7 +366,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   cancel(messageId: string): boolean {
     const to = this.outbox.remove(messageId);
     if (!to) return false;
-    this.sentOn.delete(messageId);
+    this.unsent.get(to)?.delete(messageId);
     const m = this.historyIndex.get(messageId);
     if (m) this.updateMessage(m, { state: 'cancelled', error: undefined });
     return true;
@@ -773,6 +776,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       return { message, result: { peer: peer.address, ok: false, error } };
     }
     if (message.state !== 'queued') this.updateMessage(message, { state: 'queued' });
+    this.markUnsent(nodeId, message.id);
     this.flushOutbox(nodeId);
     if (!this.sessions.get(nodeId)?.isReady) void this.dialNative(peer.address);
     const queued = this.historyIndex.get(message.id)?.state === 'queued';
@@ -782,14 +786,27 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   /** Writes what waits for a peer onto its session, until the session is behind. */
   private flushOutbox(nodeId: string): void {
     const s = this.sessions.get(nodeId);
-    if (!s?.isReady) return;
-    for (const waiting of this.outbox.iterate(nodeId)) {
-      if (this.sentOn.get(waiting.id) === s) continue;
-      const m = this.historyIndex.get(waiting.id) ?? waiting;
+    const ids = this.unsent.get(nodeId);
+    if (!s?.isReady || !ids) return;
+    for (const id of ids) {
+      const m = this.historyIndex.get(id) ?? this.outbox.get(nodeId, id);
+      if (!m) {
+        ids.delete(id); // acknowledged or cancelled meanwhile
+        continue;
+      }
       if (!s.trySend(this.frameOf(m, 'direct', 0))) break; // resumes on drain
-      this.sentOn.set(m.id, s);
+      ids.delete(id);
       if (m.state === 'queued') this.updateMessage(m, { state: 'sent' });
     }
+  }
+
+  private markUnsent(nodeId: string, id: string): void {
+    let ids = this.unsent.get(nodeId);
+    if (!ids) {
+      ids = new Set();
+      this.unsent.set(nodeId, ids);
+    }
+    ids.add(id);
   }
 
   /** Dials a native peer (once at a time per address); true when a session is ready. */
@@ -905,13 +922,15 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     // Tell the other neighbours about the newcomer.
     const info = this.peerInfos(undefined).filter((p) => p.nodeId === remoteId);
     for (const [id, other2] of this.sessions) if (id !== remoteId && other2.isReady) other2.sendControl({ type: 'peers', peers: info });
+    // A new session: everything not yet acknowledged goes again (the receiver drops duplicates).
+    this.unsent.delete(remoteId);
+    for (const m of this.outbox.iterate(remoteId)) this.markUnsent(remoteId, m.id);
     this.flushOutbox(remoteId);
     return true;
   }
 
   private onSessionClose(s: NativeSession, reason: string, dialedAddress?: string): void {
     const id = s.remote?.nodeId;
-    for (const [mid, sess] of this.sentOn) if (sess === s) this.sentOn.delete(mid);
     if (!id) {
       const incompatible = /incompatible PeerChat protocol/.test(reason);
       if (reason !== 'node stopped') this.log(incompatible ? 'error' : 'warn', `native connection${dialedAddress ? ` to ${dialedAddress}` : ''} closed before its handshake: ${reason}`);
@@ -942,7 +961,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
         return;
       case 'ack': {
         this.outbox.remove(f.id);
-        this.sentOn.delete(f.id);
+        this.unsent.get(fromId)?.delete(f.id);
         const m = this.historyIndex.get(f.id);
         if (m && m.direction === 'out' && m.state !== 'read' && m.state !== 'delivered' && m.state !== 'cancelled') this.updateMessage(m, { state: 'delivered', error: undefined });
         return;

@@ -55,6 +55,10 @@ export class Outbox {
     return (this.byPeer.get(nodeId) ?? new Map<string, ChatMessage>()).values();
   }
 
+  get(nodeId: string, id: string): ChatMessage | undefined {
+    return this.byPeer.get(nodeId)?.get(id);
+  }
+
   count(nodeId: string): number {
     return this.byPeer.get(nodeId)?.size ?? 0;
   }
