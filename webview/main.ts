@@ -44,8 +44,28 @@ function post(msg: WebviewToHost): void {
   vscode.postMessage(msg);
 }
 
-function persist(): void {
-  vscode.setState(model.persisted);
+let lastSaved = '';
+let saveTimer: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * Saves what must survive the view being hidden. setState goes through the workbench, which in
+ * code-server shares this thread: during a burst, saving once per frame slowed every message, so
+ * it is saved only when it changed and at most twice a second.
+ */
+function persist(now = false): void {
+  const doSave = () => {
+    saveTimer = undefined;
+    const json = JSON.stringify(model.persisted);
+    if (json === lastSaved) return;
+    lastSaved = json;
+    vscode.setState(model.persisted);
+  };
+  if (now) {
+    clearTimeout(saveTimer);
+    doSave();
+  } else {
+    saveTimer ??= setTimeout(doSave, 500);
+  }
 }
 
 function current(): string {
@@ -84,10 +104,17 @@ function render(): void {
   }
 }
 
+let lastTabsKey = '';
+
 function renderTabs(): void {
-  const frag = document.createDocumentFragment();
   const unread = model.unreadCounts();
-  for (const c of model.conversations()) {
+  const convs = model.conversations();
+  // Rebuild the tabs only when what they show changed (not once per frame of a burst).
+  const key = JSON.stringify([current(), visible(), convs.map((c) => [c, model.title(c), model.peerOf(c)?.state, unread.get(c) ?? 0])]);
+  if (key === lastTabsKey) return;
+  lastTabsKey = key;
+  const frag = document.createDocumentFragment();
+  for (const c of convs) {
     const tab = el('button', `tab${c === current() ? ' active' : ''}`);
     tab.type = 'button';
     tab.setAttribute('role', 'tab');
@@ -286,6 +313,7 @@ logEl.addEventListener('scroll', () => {
 });
 
 document.addEventListener('visibilitychange', () => {
+  if (!visible()) persist(true);
   post({ type: 'viewing', conversation: visible() ? current() : null });
   schedule();
 });

@@ -121,6 +121,9 @@ export function renderMessage(m: ChatMessage, showPeer: boolean, actions: Messag
 }
 
 export function renderSelf(host: HTMLElement, self: SelfInfo | undefined): void {
+  const key = JSON.stringify(self ?? null);
+  if (host.dataset.key === key) return; // unchanged: leave the DOM alone
+  host.dataset.key = key;
   host.replaceChildren();
   if (!self) return;
   const s = self.status;

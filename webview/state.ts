@@ -18,28 +18,56 @@ export class ChatModel {
   private readonly byId = new Map<string, ChatMessage>();
   private ordered: ChatMessage[] = [];
   private dirtyOrder = false;
+  // Kept up to date message by message, so a frame during a burst costs O(new messages), not
+  // O(history): conversations with messages, the newest time in each, unread counts.
+  private readonly convs = new Set<string>();
+  private readonly newest = new Map<string, number>();
+  private readonly unread = new Map<string, number>();
 
   constructor(public persisted: PersistedState) {}
 
   reset(messages: ChatMessage[]): void {
     this.byId.clear();
-    for (const m of messages) this.byId.set(m.id, m);
+    this.convs.clear();
+    this.newest.clear();
+    this.unread.clear();
+    this.ordered = [];
     this.dirtyOrder = true;
+    for (const m of messages) {
+      this.byId.set(m.id, m);
+      this.count(m);
+    }
   }
 
-  /** Adds or replaces; returns true when the message is new. */
+  /** Adds or replaces (a state change updates the same object); returns true when new. */
   upsert(m: ChatMessage): boolean {
-    const isNew = !this.byId.has(m.id);
-    this.byId.set(m.id, m);
-    if (isNew) {
-      const last = this.ordered[this.ordered.length - 1];
-      if (!this.dirtyOrder && (!last || last.ts <= m.ts)) this.ordered.push(m);
-      else this.dirtyOrder = true;
-    } else {
-      const i = this.ordered.findIndex((x) => x.id === m.id);
-      if (i >= 0) this.ordered[i] = m;
+    const existing = this.byId.get(m.id);
+    if (existing) {
+      Object.assign(existing, m);
+      if (m.error === undefined) delete existing.error;
+      return false;
     }
-    return isNew;
+    this.byId.set(m.id, m);
+    const last = this.ordered[this.ordered.length - 1];
+    if (!this.dirtyOrder && (!last || last.ts <= m.ts)) this.ordered.push(m);
+    else this.dirtyOrder = true;
+    this.count(m);
+    return true;
+  }
+
+  private count(m: ChatMessage): void {
+    if (m.conversation !== EVERYONE) this.convs.add(m.conversation);
+    for (const c of ChatModel.conversationsOf(m)) {
+      if (m.ts > (this.newest.get(c) ?? 0)) this.newest.set(c, m.ts);
+      if (m.direction === 'in' && m.ts > (this.persisted.lastRead[c] ?? 0)) this.unread.set(c, (this.unread.get(c) ?? 0) + 1);
+    }
+  }
+
+  /** The conversations a message shows in (see belongs). */
+  private static conversationsOf(m: ChatMessage): string[] {
+    const inEveryone = m.conversation === EVERYONE || m.direction === 'in' || m.direction === 'system';
+    if (m.conversation === EVERYONE) return [EVERYONE];
+    return inEveryone ? [EVERYONE, m.conversation] : [m.conversation];
   }
 
   get(id: string): ChatMessage | undefined {
@@ -66,8 +94,7 @@ export class ChatModel {
 
   /** Conversations to show as tabs: Everyone, then peers with messages or a live connection. */
   conversations(): string[] {
-    const set = new Set<string>();
-    for (const m of this.all()) if (m.conversation !== EVERYONE) set.add(m.conversation);
+    const set = new Set<string>(this.convs);
     for (const p of this.peers.values()) if (p.state === 'connected') set.add(p.conversation);
     if (this.persisted.conversation !== EVERYONE) set.add(this.persisted.conversation);
     return [EVERYONE, ...[...set].sort((a, b) => this.title(a).localeCompare(this.title(b)))];
@@ -84,21 +111,15 @@ export class ChatModel {
     return this.peerOf(conversation)?.name ?? conversation;
   }
 
-  /** Unread counts of every conversation, in one pass over the messages. */
-  unreadCounts(): Map<string, number> {
-    const counts = new Map<string, number>();
-    const read = this.persisted.lastRead;
-    for (const m of this.all()) {
-      if (m.direction !== 'in') continue;
-      if (m.ts > (read[EVERYONE] ?? 0)) counts.set(EVERYONE, (counts.get(EVERYONE) ?? 0) + 1);
-      if (m.conversation !== EVERYONE && m.ts > (read[m.conversation] ?? 0)) counts.set(m.conversation, (counts.get(m.conversation) ?? 0) + 1);
-    }
-    return counts;
+  /** Unread counts by conversation. */
+  unreadCounts(): ReadonlyMap<string, number> {
+    return this.unread;
   }
 
   markRead(conversation: string): void {
-    const msgs = this.messagesOf(conversation);
-    const last = msgs[msgs.length - 1];
-    if (last) this.persisted.lastRead[conversation] = Math.max(this.persisted.lastRead[conversation] ?? 0, last.ts);
+    const last = this.newest.get(conversation);
+    if (last === undefined) return;
+    this.persisted.lastRead[conversation] = Math.max(this.persisted.lastRead[conversation] ?? 0, last);
+    this.unread.set(conversation, 0);
   }
 }

@@ -197,7 +197,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
    * timer left behind to keep VS Code's extension host busy).
    */
   activeResources(): { listening: boolean; incoming: number; sessions: number; handshaking: number; timers: number; dialing: number } {
-    const timers = (this.pruneTimer ? 1 : 0) + (this.savePeersTimer ? 1 : 0) + this.reconnectTimers.size;
+    const timers = (this.pruneTimer ? 1 : 0) + (this.savePeersTimer ? 1 : 0) + this.reconnectTimers.size + this.peers.pendingTimers;
     return {
       listening: !!this.listener,
       incoming: this.listener?.connectionCount ?? 0,
@@ -260,6 +260,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     const l = this.listener;
     this.listener = undefined;
     this.stopSignal.abort();
+    this.peers.clearPending();
     for (const s of [...this.sessions.values(), ...this.handshaking]) s.close('node stopped');
     this.sessions.clear();
     this.handshaking.clear();

@@ -46,6 +46,10 @@ export interface PeerTableEvents {
 /** The node's single source of truth on peers, keyed by listening address. */
 export class PeerTable extends EventEmitter<PeerTableEvents> {
   private readonly peers = new Map<string, PeerRecord>();
+  /** A change of "last seen" alone is announced at most this often: a burst of messages from one
+   *  peer must not redraw every view once per message. */
+  static readonly LAST_SEEN_EMIT_MS = 2000;
+  private lastSeenTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly maxPeers = 1000) {
     super();
@@ -67,6 +71,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
   upsert(addr: PeerAddress, patch: Partial<Omit<PeerRecord, 'address' | 'host' | 'port'>>): PeerRecord {
     const key = addressKey(addr);
     let rec = this.peers.get(key);
+    const before = rec ? JSON.stringify({ ...rec, lastSeen: 0 }) : undefined;
     if (!rec) {
       rec = {
         address: key,
@@ -89,8 +94,27 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
     if (patch.dialect !== undefined) rec.dialect = patch.dialect;
     if (patch.dialectManual !== undefined) rec.dialectManual = patch.dialectManual;
     this.evict(key);
-    this.emit('changed');
+    if (before !== undefined && before === JSON.stringify({ ...rec, lastSeen: 0 })) {
+      // Only "last seen" moved: say so later, once.
+      this.lastSeenTimer ??= setTimeout(() => {
+        this.lastSeenTimer = undefined;
+        this.emit('changed');
+      }, PeerTable.LAST_SEEN_EMIT_MS);
+      this.lastSeenTimer.unref?.();
+    } else {
+      this.emit('changed');
+    }
     return rec;
+  }
+
+  get pendingTimers(): number {
+    return this.lastSeenTimer ? 1 : 0;
+  }
+
+  /** Drops a pending "last seen" announcement (the node is stopping). */
+  clearPending(): void {
+    clearTimeout(this.lastSeenTimer);
+    this.lastSeenTimer = undefined;
   }
 
   setState(address: string, state: PeerState, lastError?: string): void {
