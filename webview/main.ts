@@ -39,6 +39,8 @@ let stickToBottom = true;
 let scheduled = false;
 let needFullLog = true;
 const pendingAppend: string[] = [];
+/** Ids in pendingAppend that the model had never seen (the rest are state changes). */
+const pendingNew = new Set<string>();
 
 function post(msg: WebviewToHost): void {
   vscode.postMessage(msg);
@@ -95,8 +97,10 @@ function render(): void {
   if (needFullLog) renderLog();
   else appendPending();
   pendingAppend.length = 0;
+  pendingNew.clear();
   needFullLog = false;
-  input.placeholder = `Message ${model.title(current())} (Enter to send, Shift+Enter for a new line)`;
+  const placeholder = `Message ${model.title(current())} (Enter to send, Shift+Enter for a new line)`;
+  if (input.placeholder !== placeholder) input.placeholder = placeholder;
   persist();
   if (firstRender && model.self) {
     firstRender = false;
@@ -172,7 +176,12 @@ function renderLog(): void {
     frag.append(empty);
   }
   const showPeer = current() === EVERYONE;
-  for (const m of msgs.slice(-shown)) frag.append(renderMessage(m, showPeer, actions));
+  rows.clear();
+  for (const m of msgs.slice(-shown)) {
+    const row = renderMessage(m, showPeer, actions);
+    rows.set(m.id, row);
+    frag.append(row);
+  }
   logEl.replaceChildren(frag);
   if (restoreFromBottom > 0) {
     logEl.scrollTop = logEl.scrollHeight - logEl.clientHeight - restoreFromBottom;
@@ -180,6 +189,9 @@ function renderLog(): void {
     restoreFromBottom = 0;
   } else if (stickToBottom) logEl.scrollTop = logEl.scrollHeight;
 }
+
+/** The rows in the log by message id (no DOM query per message during a burst). */
+const rows = new Map<string, HTMLElement>();
 
 /** Appends new messages and replaces changed ones without rebuilding the whole log. */
 function appendPending(): void {
@@ -189,18 +201,27 @@ function appendPending(): void {
   for (const id of new Set(pendingAppend)) {
     const m = model.get(id);
     if (!m || !ChatModel.belongs(m, current())) continue;
-    const node = renderMessage(m, showPeer, actions);
-    const existing = logEl.querySelector(`[data-id="${CSS.escape(id)}"]`);
-    if (existing) existing.replaceWith(node);
-    else added.append(node);
+    const existing = rows.get(id);
+    // A state change of a message that is not on screen (scrolled out of the DOM) waits for the
+    // next full render; only messages seen for the first time are appended.
+    if (!existing && !pendingNew.has(id)) continue;
+    const row = renderMessage(m, showPeer, actions);
+    rows.set(id, row);
+    if (existing) existing.replaceWith(row);
+    else added.append(row);
   }
+  pendingNew.clear();
   if (added.childNodes.length) {
     logEl.querySelector('.empty')?.remove();
     logEl.append(added); // one insertion, one layout, however many arrived
   }
   // Keep the DOM bounded while a burst streams in.
-  let extra = logEl.childElementCount - (shown + PAGE);
-  while (extra-- > 0) logEl.querySelector('.msg')?.remove();
+  let extra = rows.size - (shown + PAGE);
+  for (const [id, row] of rows) {
+    if (extra-- <= 0) break;
+    row.remove();
+    rows.delete(id);
+  }
   if (stickToBottom) logEl.scrollTop = logEl.scrollHeight;
 }
 
@@ -264,7 +285,7 @@ function onHost(msg: HostToWebview): void {
     }
     case 'messages':
       for (const m of msg.messages) {
-        model.upsert(m);
+        if (model.upsert(m)) pendingNew.add(m.id);
         pendingAppend.push(m.id);
       }
       break;
