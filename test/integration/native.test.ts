@@ -89,8 +89,8 @@ suite('native: this window ↔ a terminal peer', () => {
     fs.rmSync(data, { recursive: true, force: true });
   });
 
-  test('Connect makes a native session; a message is delivered with a receipt; the Peers view says native', async function () {
-    this.timeout(40_000);
+  test('Connect makes a native session; a message is delivered with a receipt; the Peers view says native; the outbox survives the peer and this window restarting', async function () {
+    this.timeout(80_000);
     const node = api.node;
     assert.strictEqual(node.status.state, 'listening');
     describeState = () => `history: ${JSON.stringify(node.getHistory().slice(-3).map((m) => [m.direction, m.text, m.state, m.error]))}; peers: ${JSON.stringify(node.peerViews())}`;
@@ -132,5 +132,23 @@ suite('native: this window ↔ a terminal peer', () => {
     await cli.waitFor((e) => e.type === 'message' && e.text === 'sent while you were away', 20_000, 'the queued message');
     await until('delivered after return', () => receipted(queued.id), 10_000);
     assert.strictEqual(cli.events.filter((e) => e.type === 'message' && e.text === 'sent while you were away').length, 1, 'exactly once');
+
+    // Now this window restarts while the peer is away: the queued message survives on disk and
+    // goes when both are back (what a VS Code reload or restart does to the extension).
+    await cli.quit();
+    await until('peer away again', () => node.peers.get(address)?.state !== 'connected');
+    const waiting = (await vscode.commands.executeCommand('peerchat.sendMessage', address, 'queued across a reload')) as { ok: boolean; id: string; queued?: boolean };
+    assert.ok(waiting.queued, 'queued while the peer is away');
+    const reloaded = await api.reload();
+    await reloaded.started;
+    const node2 = reloaded.node;
+    assert.notStrictEqual(node2, node, 'a new node after the reload');
+    assert.ok(node2.outboxEntries().some((e) => e.message.id === waiting.id), 'the outbox came back from disk');
+    assert.strictEqual(node2.getHistory().find((m) => m.id === waiting.id)?.state, 'queued');
+    cli = new Cli(cliPath, args);
+    clis.push(cli);
+    await cli.waitFor((e) => e.type === 'message' && e.text === 'queued across a reload', 20_000, 'the message queued before the reload');
+    await until('delivered after the reload', () => ['delivered', 'read'].includes(node2.getHistory().find((m) => m.id === waiting.id)?.state ?? ''), 10_000);
+    assert.strictEqual(cli.events.filter((e) => e.type === 'message' && e.text === 'queued across a reload').length, 1, 'exactly once');
   });
 });
