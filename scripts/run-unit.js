@@ -13,6 +13,7 @@ const cp = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { findFiles } = require('./findFiles');
 
 const REPO = path.resolve(__dirname, '..');
 const args = process.argv.slice(2);
@@ -28,23 +29,7 @@ function summary(passed, failed) {
 }
 
 function findTests(dir) {
-  const found = [];
-  const walk = (d) => {
-    let entries;
-    try {
-      entries = fs.readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && /\.test\.(ts|mts|cts|js|mjs|cjs)$/.test(e.name)) found.push(p);
-    }
-  };
-  walk(dir);
-  return found.sort();
+  return findFiles(dir, (name) => /\.test\.(ts|mts|cts|js|mjs|cjs)$/.test(name));
 }
 
 /** Counts from the TAP summary node writes at the end (`# pass N`, `# fail N`, `# cancelled N`). */

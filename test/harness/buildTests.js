@@ -12,6 +12,7 @@
 
 const fs = require('fs');
 const path = require('path');
+const { findFiles } = require('../../scripts/findFiles');
 
 const REPO = path.resolve(__dirname, '..', '..');
 const SRC = path.join(REPO, 'test', 'integration');
@@ -19,31 +20,11 @@ const OUT = path.join(REPO, 'out', 'test', 'integration');
 const UNTRUSTED_SRC = path.join(REPO, 'test', 'integration-untrusted');
 const UNTRUSTED_OUT = path.join(REPO, 'out', 'test', 'integration-untrusted');
 
-/** Files under `dir` (recursively) whose name ends with `suffix`, sorted, skipping node_modules. */
-function findFiles(dir, suffix) {
-  const found = [];
-  const walk = (d) => {
-    let entries;
-    try {
-      entries = fs.readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && e.name.endsWith(suffix)) found.push(p);
-    }
-  };
-  walk(dir);
-  return found.sort();
-}
 
 /** Bundle `src`/index.ts and `src`/**\/*.test.ts into `out` (emptied first). */
 async function buildSuites(src, out) {
   const esbuild = require('esbuild');
-  const suites = findFiles(src, '.test.ts');
+  const suites = findFiles(src, (name) => name.endsWith('.test.ts'));
   const entryPoints = [path.join(src, 'index.ts'), ...suites];
   fs.rmSync(out, { recursive: true, force: true });
   await esbuild.build({

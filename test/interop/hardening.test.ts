@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { CLI_PATH, cleanupAll, cliAvailable, type Cli, delay, type Event, HOST, rawSend, startCli } from './helpers';
+import { Rng } from '../support/rng';
 
 const SEED = Number(process.env.HARDENING_SEED ?? 0x0c11_5eed) >>> 0;
 const BANNER = 'PEERCHAT/1\n';
@@ -19,39 +20,6 @@ const WARMUP = 300;
 /** Resident memory the CLI may gain over the fuzz (after warm-up), with its default limits. */
 const RSS_BOUND = 48 * 1024 * 1024;
 
-class Rng {
-  constructor(private s: number) {}
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) | 0;
-    let t = Math.imul(this.s ^ (this.s >>> 15), 1 | this.s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[Math.floor(this.next() * a.length)];
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) b[i] = Math.floor(this.next() * 256);
-    return b;
-  }
-  printable(n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += String.fromCharCode(32 + Math.floor(this.next() * 95));
-    return s;
-  }
-  hex(n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += '0123456789abcdef'[Math.floor(this.next() * 16)];
-    return s;
-  }
-}
 
 function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));

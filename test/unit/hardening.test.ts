@@ -22,6 +22,7 @@ import type { Limits } from '../../src/core/limits';
 import { BANNER } from '../../src/core/native/frames';
 import { LogLevel, NodeOptions, PeerNode } from '../../src/core/peerNode';
 import type { Store } from '../../src/core/store';
+import { Rng } from '../support/rng';
 
 const HOST = '127.0.0.1';
 const SEED = Number(process.env.HARDENING_SEED ?? 0x5eed_c4a7) >>> 0;
@@ -29,39 +30,6 @@ const SEED = Number(process.env.HARDENING_SEED ?? 0x5eed_c4a7) >>> 0;
 // ------------------------------------------------------------------------------------------ tools
 
 /** mulberry32: small, fast, seeded. */
-class Rng {
-  constructor(private s: number) {}
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) | 0;
-    let t = Math.imul(this.s ^ (this.s >>> 15), 1 | this.s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[Math.floor(this.next() * a.length)];
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) b[i] = Math.floor(this.next() * 256);
-    return b;
-  }
-  printable(n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += String.fromCharCode(32 + Math.floor(this.next() * 95));
-    return s;
-  }
-  hex(n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += '0123456789abcdef'[Math.floor(this.next() * 16)];
-    return s;
-  }
-}
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
