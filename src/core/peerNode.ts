@@ -330,7 +330,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       this.updateMessage(message, { state: 'failed', error: `${peer.address} speaks PeerChat but the handshake failed` });
       return { message, result: { peer: peer.address, ok: false, error: message.error } };
     }
-    const result = { peer: peer.address, ok: r.ok, error: r.error, acked: r.ok && !!r.reply };
+    const result = classicResult(peer.address, r);
     this.finishClassic(message, [result]);
     return { message, result };
   }
@@ -358,7 +358,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     }
     this.updateMessage(m, { state: 'sending', error: undefined });
     const r = await this.sendText(peer, m.text);
-    const result = { peer: peer.address, ok: r.ok, error: r.error, acked: r.ok && !!r.reply };
+    const result = classicResult(peer.address, r);
     this.finishClassic(m, [result]);
     return [result];
   }
@@ -563,7 +563,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       classic.map(async (p) => {
         const r = await this.sendTextDiscovering(p, message.text);
         if (r === 'native') return { peer: p.address, ok: true }; // it gets the message through catch-up
-        return { peer: p.address, ok: r.ok, error: r.error, acked: r.ok && !!r.reply };
+        return classicResult(p.address, r);
       }),
     );
     const results = [...nativeResults, ...classicResults];
@@ -1174,6 +1174,11 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     }, 250);
     this.savePeersTimer.unref();
   }
+}
+
+/** The per-peer result of a classic send: acknowledged when the peer answered on the socket. */
+function classicResult(peer: string, r: SendResult): PeerResult {
+  return { peer, ok: r.ok, error: r.error, acked: r.ok && !!r.reply };
 }
 
 /** A peer's conversation: node:ID for a native peer (stable across addresses), else its address. */

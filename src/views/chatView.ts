@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { ChatMessage } from '../core/chatTypes';
 import { PeerNode } from '../core/peerNode';
 import { RateBudget } from '../core/rateBudget';
-import { HostToWebview, isWebviewToHost, WebviewToHost } from '../protocol/webviewMessages';
+import { HostToWebview, isWebviewToHost } from '../protocol/webviewMessages';
 import { buildChatHtml } from './webviewHtml';
 
 export interface ChatViewHandlers {
@@ -26,15 +26,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private pendingFocus: string | undefined;
   private batch = new Map<string, ChatMessage>();
   private batchTimer: NodeJS.Timeout | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
   /** The conversation the user is looking at, or null when the view is hidden. */
   viewing: string | null = null;
-  private readonly readyEmitter = new vscode.EventEmitter<void>();
-  /** Fires each time the webview has (re)loaded and received its state: for tests and focus. */
-  readonly onDidBecomeReady = this.readyEmitter.event;
-  /** Every message the webview posted, validated: for tests. */
-  private readonly receivedEmitter = new vscode.EventEmitter<WebviewToHost>();
-  readonly onDidReceive = this.receivedEmitter.event;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -45,10 +38,6 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
 
   get isVisible(): boolean {
     return !!this.view?.visible;
-  }
-
-  get isReady(): boolean {
-    return this.ready;
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
@@ -145,7 +134,6 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
           this.post({ type: 'init', self: this.node.self(), peers: this.node.peerViews(), messages: page.messages, more: page.more, focus: this.pendingFocus });
         }
         this.pendingFocus = undefined;
-        this.readyEmitter.fire();
         break;
       case 'send':
         void this.handlers.send(m.conversation, m.text);
@@ -173,13 +161,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         void never;
       }
     }
-    this.receivedEmitter.fire(m);
   }
 
   dispose(): void {
     clearTimeout(this.batchTimer);
-    this.readyEmitter.dispose();
-    this.receivedEmitter.dispose();
-    this.disposables.forEach((d) => d.dispose());
   }
 }
