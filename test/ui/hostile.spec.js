@@ -39,12 +39,20 @@ exports['hostile texts from a peer render as text and run nothing'] = async ({ p
   const chat = await ui.chatFrame(page);
   await chat.locator('.tab', { hasText: 'Everyone' }).click();
   const frame = await ui.chatFrameHandle(page);
-  await frame.waitForFunction((n) => document.querySelectorAll('.msg.in').length >= n, HOSTILE.length + 1, { timeout: 15_000 });
+  // Wait for these messages themselves (the shared UI workspace already holds other specs' messages).
+  await frame.waitForFunction(
+    (texts) => {
+      const shownNow = new Set(Array.from(document.querySelectorAll('.msg.in .text')).map((e) => e.textContent));
+      return texts.every((t) => shownNow.has(t)) && Array.from(document.querySelectorAll('.msg.in .text.folded')).some((e) => e.textContent.startsWith('AAAA'));
+    },
+    HOSTILE,
+    { timeout: 30_000 },
+  );
   const shown = await frame.evaluate(() => Array.from(document.querySelectorAll('.msg.in .text')).map((e) => e.textContent));
   for (const text of HOSTILE) assert.ok(shown.includes(text), `shown character for character: ${JSON.stringify(text)}`);
   // The 60 KB word is folded; "Show all" shows all of it, as text.
   assert.ok(shown.some((t) => t.length < 2000 && LONG_WORD.startsWith(t)), 'the long word is shown folded');
-  await chat.locator('.more-text').last().click();
+  await chat.locator('.msg.in', { has: chat.locator('.text.folded', { hasText: 'AAAA' }) }).locator('.more-text').click();
   await frame.waitForFunction((n) => Array.from(document.querySelectorAll('.msg.in .text')).some((e) => e.textContent.length === n), LONG_WORD.length, { timeout: 10_000 });
   const dom = await frame.evaluate(() => ({
     title: document.title,
