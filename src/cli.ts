@@ -13,6 +13,7 @@ import { PeerChatError } from './core/errors';
 import { defaultName, nameProblem } from './core/names';
 import { PeerNode, PeerResult } from './core/peerNode';
 import { FileStore } from './core/store';
+import { forTerminal } from './core/text';
 
 const USAGE = `usage: peerchat --port P [--host H] [--advertise IP] [--name N] [--data DIR] [--json]
 
@@ -216,8 +217,7 @@ function main(): void {
 
 /** Peer text made safe for a terminal: no escape sequences or other control characters. */
 function safe(text: string | undefined): string {
-  // eslint-disable-next-line no-control-regex
-  return (text ?? '').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '\ufffd');
+  return forTerminal(text ?? '');
 }
 
 function time(ts: number): string {

@@ -26,8 +26,14 @@ export function normalizeIp(ip: string | undefined): string {
   return ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
 }
 
+/** host:port with an IPv6 host in brackets: the one way an address is written anywhere. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The key of a peer in the table ("IP:PORT", IPv6 in brackets). */
 export function addressKey(a: PeerAddress): string {
-  return net.isIPv6(a.host) ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+  return formatHostPort(a.host, a.port);
 }
 
 /** Parses "host:port" or "[v6]:port"; returns undefined when it is not one. */
@@ -68,4 +74,9 @@ export function defaultAdvertisedIp(): string {
 
 export function isLoopback(ip: string): boolean {
   return ip.startsWith('127.') || ip === '::1' || ip === 'localhost';
+}
+
+/** 0.0.0.0 or ::, "every interface": as a header host it can only mean the sender's own machine. */
+export function isUnspecified(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
 }

@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import { PeerChatError } from './errors';
+import { cleanName, hasInvisible } from './text';
 
 /** Why a name is refused, or undefined when it is fine: classic peers split on spaces and colons. */
 export function nameProblem(name: string): string | undefined {
@@ -7,8 +8,7 @@ export function nameProblem(name: string): string | undefined {
   if (/\s/.test(name)) return 'no spaces: classic peers split the header on spaces';
   if (name.includes(':')) return 'no colons: classic peers read "IP:PORT" up to the first space';
   if (name.length > 64) return 'at most 64 characters';
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name)) return 'no control characters';
+  if (hasInvisible(name)) return 'no control, zero-width or direction characters';
   return undefined;
 }
 
@@ -26,13 +26,9 @@ export function defaultName(): string {
   } catch {
     // no passwd entry (containers): keep the fallback
   }
-  const clean = user.replace(/[\s:]+/g, '_').replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 64);
-  return clean || 'peer';
+  const clean = cleanName(user.replace(/[\s:]+/g, '_'));
+  return clean === '?' ? 'peer' : clean;
 }
 
-/** A peer-supplied name made safe to show: no control or bidi-override characters, bounded. */
-export function sanitizePeerName(name: string, max = 64): string {
-  // eslint-disable-next-line no-control-regex
-  const cleaned = name.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, '');
-  return cleaned.slice(0, max) || '?';
-}
+/** A peer-supplied name made safe to show (the rule lives in text.ts). */
+export { cleanName as sanitizePeerName } from './text';

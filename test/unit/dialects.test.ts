@@ -23,7 +23,7 @@ import {
   replyFor,
   SelfIdentity,
 } from '../../src/core/classic/dialects';
-import { splitForClassic } from '../../src/core/classic/split';
+import { splitAtCodePoints } from '../../src/core/text';
 import { nameProblem } from '../../src/core/names';
 
 const SELF: SelfIdentity = { ip: '127.0.0.1', port: 47100, name: 'ana' };
@@ -568,11 +568,11 @@ describe('properties (fast-check)', () => {
     assert.doesNotMatch(piece, /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/, 'no lone surrogate');
   }
 
-  it('splitForClassic never breaks a character, never exceeds 1023 bytes, and loses nothing', () => {
+  it('splitting at code points never breaks a character, never exceeds 1023 bytes, and loses nothing', () => {
     fc.assert(
       fc.property(fc.string({ unit: fc.constantFrom('a', ' ', 'é', '€', '😀', '𝄞', 'ñ', '\n'), maxLength: 1500 }), nameArb, (text, name) => {
         const header = `127.0.0.1:47100 ${name} `;
-        const parts = splitForClassic(header, text, 1023);
+        const parts = splitAtCodePoints(text, (p) => Buffer.byteLength(header + p, 'utf8') <= 1023).map((p) => header + p);
         let body = '';
         for (const p of parts) {
           assert.ok(Buffer.byteLength(p, 'utf8') <= 1023, `${Buffer.byteLength(p, 'utf8')} bytes`);
@@ -586,7 +586,7 @@ describe('properties (fast-check)', () => {
     );
     fc.assert(
       fc.property(fc.string({ unit: 'binary', minLength: 1, maxLength: 3000 }), (text) => {
-        const parts = splitForClassic('127.0.0.1:47100 ana ', text, 1023);
+        const parts = splitAtCodePoints(text, (p) => Buffer.byteLength('127.0.0.1:47100 ana ' + p, 'utf8') <= 1023).map((p) => '127.0.0.1:47100 ana ' + p);
         for (const p of parts) {
           assert.ok(Buffer.byteLength(p, 'utf8') <= 1023);
           assertWholeCharacters(p);

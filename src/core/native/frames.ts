@@ -7,7 +7,6 @@
 export const PROTOCOL_VERSION = 1;
 /** The line a PeerChat server writes to a client that stayed silent, and the client echoes back. */
 export const BANNER = `PEERCHAT/${PROTOCOL_VERSION}\n`;
-export const BANNER_PREFIX = 'PEERCHAT/';
 
 export interface HelloFrame {
   type: 'hello';

@@ -1,8 +1,13 @@
-/** Small pieces the dialect files share: the header address, keyword classification, clipping. */
+/** Small pieces the dialect files share: the header address, keyword classification. */
 import * as net from 'node:net';
-import { isValidHost, isValidPort } from '../../address';
+import { formatHostPort, isValidHost, isValidPort } from '../../address';
 import { classifyText } from '../codec';
 import { NormalizedKind } from './types';
+import { clip } from '../../text';
+
+// One rule each, shared with the rest of the node.
+export { formatHostPort as formatAddress } from '../../address';
+export { clip, hasControlCharacters } from '../../text';
 
 /**
  * A header address as classroom programs write it: an IPv4 address, `[IPv6]`, a dotted host name
@@ -31,9 +36,9 @@ export function checkAddress(rawHost: string, rawPort: string): AddressCheck {
   return { ok: true, host, port };
 }
 
-/** Writes an address the way headers carry it (IPv6 in brackets). */
-export function formatAddress(ip: string, port: number): string {
-  return `${net.isIPv6(ip) ? `[${ip}]` : ip}:${port}`;
+/** The header every standard and line-mode write starts with: `IP:PORT NAME `. */
+export function classicHeader(ip: string, port: number, name: string): string {
+  return `${formatHostPort(ip, port)} ${name} `;
 }
 
 /** Removes the line end several senders append (`\n`, `\r\n`, several of them). */
@@ -57,16 +62,4 @@ export function classifyHeaderText(text: string): { kind: NormalizedKind; keywor
   const k = Object.prototype.hasOwnProperty.call(CONNECT_KEYWORDS, t) ? CONNECT_KEYWORDS[t] : undefined;
   if (k) return { kind: k, keyword: t };
   return { kind: classifyText(text) };
-}
-
-export function clip(s: string, n = 40): string {
-  return s.length > n ? `${s.slice(0, n)}…` : s;
-}
-
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u0008\u000e-\u001f\u007f]/;
-
-/** Control characters other than tab and line ends: binary data, not text. */
-export function hasControlCharacters(s: string): boolean {
-  return CONTROL.test(s);
 }

@@ -6,7 +6,7 @@
  * the context says the connection is in line mode.
  */
 import { isValidPort } from '../../address';
-import { classicHeader } from '../codec';
+import { classicHeader } from './common';
 import { stripLineEnd } from './common';
 import { parseHeaderForm } from './standard';
 import { Family, FamilyResult, SelfIdentity } from './types';

@@ -3,7 +3,7 @@
  * receivers do with `split(" ", 2)` (the name is one token; the text is the rest, newlines and
  * all). The `connect` / `connected` / `connect_ack` keywords travel in this form too.
  */
-import { classicHeader } from '../codec';
+import { classicHeader } from './common';
 import { checkAddress, classifyHeaderText, clip, LEADING_ADDRESS, stripLineEnd } from './common';
 import { Family, FamilyResult, SelfIdentity } from './types';
 

@@ -3,6 +3,7 @@
  * message `parseAny` returns, and who "we" are when a header or a reply needs it.
  */
 import { PeerAddress } from '../../address';
+import type { OwnAddresses } from '../../self';
 
 /**
  * The wire forms PeerChat reads and writes. One peer speaks one of them; PeerChat learns it from
@@ -94,6 +95,8 @@ export interface ParseContext {
   self?: SelfIdentity;
   /** The framer put this connection in line mode: every input is one line of a line-mode sender. */
   lineMode?: boolean;
+  /** Every host that reaches this node (its interface IPs, bind address); defaults to the advertised IP. */
+  own?: OwnAddresses;
 }
 
 /** What to write back, if anything. */
