@@ -19,7 +19,7 @@ import type { ChatMessage } from '../src/core/chatTypes';
 import { DEFAULT_LIMITS, Limits } from '../src/core/limits';
 import { BANNER, ChatFrame } from '../src/core/native/frames';
 import { NativeSession } from '../src/core/native/session';
-import { PeerNode } from '../src/core/peerNode';
+import { PeerNode } from '../src/core/node';
 import { FileStore, MemoryStore } from '../src/core/store';
 
 const HOST = '127.0.0.1';
@@ -143,7 +143,7 @@ const nodeCommands = {
   async 'node.connect'(a: { address: string }) {
     const r = await needNode().connect(a.address);
     const peer = needNode().peerViews().find((p) => p.address === a.address);
-    return { ok: r.ok, error: r.error, protocol: peer?.protocol, nodeId: peer?.nodeId, sessions: needNode().nativeSessionCount };
+    return { ok: r.ok, error: r.error, protocol: peer?.protocol, nodeId: peer?.nodeId, sessions: needNode().activeResources().sessions };
   },
 
   /** Sends n texts through PeerNode.send with at most `window` not yet delivered. */
@@ -270,7 +270,7 @@ const nodeCommands = {
     const mem = process.memoryUsage();
     return {
       history: n0.getHistory().length,
-      sessions: n0.nativeSessionCount,
+      sessions: n0.activeResources().sessions,
       peers: n0.peers.size,
       rssMiB: mem.rss / 1048576,
       heapMiB: mem.heapUsed / 1048576,

@@ -11,7 +11,7 @@ import { defaultAdvertisedIp, isValidPort } from './core/address';
 import { ChatMessage } from './core/chatTypes';
 import { PeerChatError } from './core/errors';
 import { defaultName, nameProblem } from './core/names';
-import { PeerNode, PeerResult } from './core/peerNode';
+import { PeerNode, PeerResult } from './core/node';
 import { FileStore } from './core/store';
 import { forTerminal } from './core/text';
 

@@ -3,7 +3,7 @@ import { parseAddress } from './core/address';
 import { DIALECT_LABELS, DIALECT_NAMES } from './core/classic/dialects';
 import { EVERYONE, PeerView } from './core/chatTypes';
 import { PeerChatError } from './core/errors';
-import { PeerNode, PeerResult } from './core/peerNode';
+import { PeerNode, PeerResult } from './core/node';
 import { PeerChatConfig } from './config';
 
 /** What the command handlers need from the composition root. */

@@ -5,7 +5,7 @@ import { registerCommands } from './commands';
 import { PeerChatConfig, readConfig, SECTION } from './config';
 import { ChatMessage, EVERYONE } from './core/chatTypes';
 import { PeerChatError } from './core/errors';
-import { PeerNode } from './core/peerNode';
+import { PeerNode } from './core/node';
 import { FileStore } from './core/store';
 import { createLog, writeLog } from './log';
 import { StatusBar } from './statusBar';

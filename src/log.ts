@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { LogLevel } from './core/peerNode';
+import { LogLevel } from './core/node';
 
 /** The "PeerChat" log channel: what happens on the wire. */
 export function createLog(): vscode.LogOutputChannel {

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { PeerNode } from './core/peerNode';
+import { PeerNode } from './core/node';
 
 /** `PeerChat :PORT · N peers`, or the error; opens the chat. */
 export class StatusBar implements vscode.Disposable {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ChatMessage } from './chatTypes';
 import { OutboxEntry } from './native/outbox';
-import { StoredPeer } from './peerTable';
+import { StoredPeer } from './peers/table';
 
 /** Where the node keeps its peer directory and chat history. */
 export interface Store {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { ChatMessage } from '../core/chatTypes';
-import { PeerNode } from '../core/peerNode';
+import { PeerNode } from '../core/node';
 import { RateBudget } from '../core/rateBudget';
 import { HostToWebview, isWebviewToHost } from '../protocol/webviewMessages';
 import { buildChatHtml } from './webviewHtml';

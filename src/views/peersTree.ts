@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { PeerView } from '../core/chatTypes';
 import { DIALECT_LABELS, DialectName } from '../core/classic/dialects';
-import { PeerNode } from '../core/peerNode';
+import { PeerNode } from '../core/node';
 
 const ICONS: Record<PeerView['state'], [string, string]> = {
   connected: ['pass-filled', 'testing.iconPassed'],

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { LogThrottle } from '../../src/core/logThrottle';
-import { PeerNode } from '../../src/core/peerNode';
+import { PeerNode } from '../../src/core/node';
 import { RateBudget } from '../../src/core/rateBudget';
 import { MemoryStore } from '../../src/core/store';
 

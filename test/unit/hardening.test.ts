@@ -20,7 +20,7 @@ import { tryParseAddress } from '../../src/core/address';
 import type { ChatMessage } from '../../src/core/chatTypes';
 import type { Limits } from '../../src/core/limits';
 import { BANNER } from '../../src/core/native/frames';
-import { LogLevel, NodeOptions, PeerNode } from '../../src/core/peerNode';
+import { LogLevel, NodeOptions, PeerNode } from '../../src/core/node';
 import type { Store } from '../../src/core/store';
 import { Rng } from '../support/rng';
 
@@ -1052,7 +1052,7 @@ describe('hardening: every bound of limits.ts is enforced, and only on the one t
     await until('the silent session to be ready', () => held(a.node).sessions >= 1, 1500);
     await assertNative(a, b);
     assert.ok(await c.w.waitClose(3000), 'the silent native session was never closed');
-    assert.equal(a.node.nativeSessionCount, 1, 'the live native peer kept its session');
+    assert.equal(a.node.activeResources().sessions, 1, 'the live native peer kept its session');
     await assertNative(a, b);
   });
 
@@ -1076,7 +1076,7 @@ describe('hardening: every bound of limits.ts is enforced, and only on the one t
     assert.ok(await c.w.waitClose(2000), 'the session with an oversize frame was not closed');
     const frames = framesFrom(c.w.data()) as { type?: string; code?: string }[];
     assert.ok(frames.some((f) => f?.type === 'error' && f.code === 'ERR_BAD_FRAME'), `no ERR_BAD_FRAME: ${JSON.stringify(frames.map((f) => f?.type))}`);
-    assert.equal(a.node.nativeSessionCount, 1, 'the other native peer kept its session');
+    assert.equal(a.node.activeResources().sessions, 1, 'the other native peer kept its session');
     await assertNative(a, b);
   });
 
@@ -1134,8 +1134,8 @@ describe('hardening: every bound of limits.ts is enforced, and only on the one t
     await assertNative(a, b);
     await assertNative(a, c);
     const r = await d.node.connect(a.addr);
-    assert.equal(r.ok && d.node.peers.get(a.addr)?.protocol === 'native' && d.node.nativeSessionCount > 0, false, 'a third native session was accepted');
-    assert.equal(a.node.nativeSessionCount, 2);
+    assert.equal(r.ok && d.node.peers.get(a.addr)?.protocol === 'native' && d.node.activeResources().sessions > 0, false, 'a third native session was accepted');
+    assert.equal(a.node.activeResources().sessions, 2);
     await assertNative(a, b);
     await assertNative(a, c);
   });
@@ -1186,7 +1186,7 @@ describe('hardening: every bound of limits.ts is enforced, and only on the one t
     const dId = d.node.nodeId;
     await stopNode(c);
     await stopNode(d);
-    await until('c and d away', () => a.node.nativeSessionCount === 1, 3000);
+    await until('c and d away', () => a.node.activeResources().sessions === 1, 3000);
     const results = [];
     for (let i = 0; i < 5; i++) results.push((await a.node.send(`node:${cId}`, `to c ${i}`)).result);
     assert.deepEqual(results.map((r) => r.ok), [true, true, true, false, false], JSON.stringify(results));
@@ -1317,10 +1317,10 @@ describe('hardening: shutdown leaves nothing behind', () => {
       assert.equal(a.node.peers.get(r.addr)?.state, 'connected');
       assert.equal((await a.node.connect(b.addr)).ok, true);
       assert.equal((await a.node.connect(c.addr)).ok, true);
-      await until('two native sessions', () => a!.node.nativeSessionCount === 2, 2000);
+      await until('two native sessions', () => a!.node.activeResources().sessions === 2, 2000);
       // c goes away: a keeps redialing it (timers) and queues a message for it.
       await stopNode(c);
-      await until('c away', () => a!.node.nativeSessionCount === 1, 2000);
+      await until('c away', () => a!.node.activeResources().sessions === 1, 2000);
       const q = await a.node.send(`node:${c.node.nodeId}`, 'waiting for c');
       assert.equal(q.result.queued, true);
       // An incoming classic connection still open, and a native handshake in progress.
@@ -1346,7 +1346,7 @@ describe('hardening: shutdown leaves nothing behind', () => {
       seen.early = tracker
         .alive()
         .filter((x) => !(x.type === 'Timeout' && /^\s*at NativeSession\.close /.test(x.stack.split('\n')[0])))
-        .filter((x) => !(x.type === 'Timeout' && /^\s*at PeerNode\.schedulePeerSave [\s\S]*at PeerNode\.onSessionClose /.test(x.stack)));
+        .filter((x) => !(x.type === 'Timeout' && /^\s*at PeerNode\.schedulePeerSave [\s\S]*at Sessions\.onClose /.test(x.stack)));
       // Servers and sockets that did not exist before the node started, other than the test's own
       // client sockets; and no more ref'd timers than before.
       const leftover = () => activeHandles().filter((h) => !baselineHandles.has(h) && (h instanceof net.Server || (h instanceof net.Socket && !liveSockets.has(h))));

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { addressKey, parseAddress, tryParseAddress } from '../../src/core/address';
 import { DEFAULT_LIMITS, withLimits } from '../../src/core/limits';
 import { nameProblem, sanitizePeerName, validateName } from '../../src/core/names';
-import { PeerTable } from '../../src/core/peerTable';
+import { PeerTable } from '../../src/core/peers/table';
 import { FileStore } from '../../src/core/store';
 import type { ChatMessage } from '../../src/core/chatTypes';
 

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { ChatMessage } from '../../src/core/chatTypes';
-import { NodeOptions, PeerNode } from '../../src/core/peerNode';
+import { NodeOptions, PeerNode } from '../../src/core/node';
 import { backoffDelay } from '../../src/core/native/backoff';
 import { BANNER, checkFrame, encodeFrame, FrameDecoder } from '../../src/core/native/frames';
 import { Outbox } from '../../src/core/native/outbox';
@@ -193,9 +193,9 @@ describe('native sessions between nodes', () => {
     const portA = a.listeningPort;
     const portB = b.listeningPort;
     assert.ok((await a.connect(addr(b))).ok);
-    await until('session', () => b.nativeSessionCount === 1);
+    await until('session', () => b.activeResources().sessions === 1);
     await b.shutdown();
-    await until('ben gone from ana', () => a.nativeSessionCount === 0);
+    await until('ben gone from ana', () => a.activeResources().sessions === 0);
     const ids: string[] = [];
     for (let i = 0; i < 100; i++) {
       const { message, result } = await a.send(`127.0.0.1:${portB}`, `m${i}`);
@@ -230,7 +230,7 @@ describe('native sessions between nodes', () => {
     const line: PeerNode[] = [];
     for (const n of ['n1', 'n2', 'n3', 'n4', 'n5']) line.push(await node(n, { limits: { maxAutoConnect: 0 } }));
     for (let i = 0; i < 4; i++) assert.ok((await line[i].connect(addr(line[i + 1]))).ok);
-    for (let i = 1; i < 5; i++) await until(`n${i + 1} sessions`, () => line[i].nativeSessionCount === (i === 4 ? 1 : 2));
+    for (let i = 1; i < 5; i++) await until(`n${i + 1} sessions`, () => line[i].activeResources().sessions === (i === 4 ? 1 : 2));
     const { message } = await line[0].broadcast('hello line');
     for (const n of line.slice(1)) await until(`${n.name} got it`, () => n.getHistory().some((m) => m.id === message.id));
     await new Promise((r) => setTimeout(r, 200));
@@ -243,9 +243,9 @@ describe('native sessions between nodes', () => {
     const b = await node('ben');
     const [ra, rb] = await Promise.all([a.connect(addr(b)), b.connect(addr(a))]);
     assert.ok(ra.ok || rb.ok);
-    await until('one session each', () => a.nativeSessionCount === 1 && b.nativeSessionCount === 1);
+    await until('one session each', () => a.activeResources().sessions === 1 && b.activeResources().sessions === 1);
     await new Promise((r) => setTimeout(r, 300));
-    assert.equal(a.nativeSessionCount, 1);
+    assert.equal(a.activeResources().sessions, 1);
     const { message } = await b.send(`node:${a.nodeId}`, 'after the race');
     await until('delivered', () => b.getHistory().find((m) => m.id === message.id)?.state === 'delivered');
     assert.equal(texts(a, (m) => m.id === message.id).length, 1);

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { ChatMessage } from '../../src/core/chatTypes';
-import { PeerNode } from '../../src/core/peerNode';
+import { PeerNode } from '../../src/core/node';
 import { FileStore } from '../../src/core/store';
 
 const HOST = '127.0.0.1';
@@ -155,7 +155,7 @@ describe('peer node: receiving classic messages', () => {
     s.on('error', () => {});
     await idle;
     assert.equal(n.peers.get('127.0.0.1:5800'), undefined);
-    assert.equal(n.listenerConnections, 0);
+    assert.equal(n.activeResources().incoming, 0);
   });
 
   it('takes a message after a short quiet gap without waiting for the close, and answers a sender that waits', async () => {

@@ -3,7 +3,7 @@
  * and bounded buffering. A bad frame closes this session only.
  */
 import { EventEmitter } from 'node:events';
-import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { normalizeIp } from '../address';
 import { checkFrame, encodeFrame, Frame, FrameDecoder, HelloFrame, PROTOCOL_VERSION } from './frames';
 
@@ -25,7 +25,16 @@ export interface SessionOptions {
   maxQueuedBytes: number;
   /** The handshake must finish within this time. */
   handshakeMs: number;
+  /** Clock for heartbeats and the dead-peer check (timers are the global ones). */
+  now?: () => number;
 }
+
+/** Any byte stream: a TCP socket, a TLS socket, or one end of an in-memory pair in tests. */
+export type SessionStream = Duplex & {
+  readonly remoteAddress?: string;
+  setNoDelay?(noDelay?: boolean): unknown;
+  setTimeout?(ms: number): unknown;
+};
 
 export interface SessionEvents {
   /** The remote's hello arrived and is compatible. */
@@ -43,8 +52,9 @@ export class NativeSession extends EventEmitter<SessionEvents> {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private flushScheduled = false;
-  private lastReceived = Date.now();
-  private lastWritten = Date.now();
+  private readonly now: () => number;
+  private lastReceived: number;
+  private lastWritten: number;
   private heartbeat: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private congested = false;
@@ -53,15 +63,17 @@ export class NativeSession extends EventEmitter<SessionEvents> {
   readonly stats = { framesIn: 0, framesOut: 0, bytesOut: 0 };
 
   constructor(
-    private readonly socket: net.Socket,
+    private readonly socket: SessionStream,
     readonly opts: SessionOptions,
     leftover?: Buffer,
   ) {
     super();
+    this.now = opts.now ?? Date.now;
+    this.lastReceived = this.lastWritten = this.now();
     this.remoteIp = normalizeIp(socket.remoteAddress);
     this.decoder = new FrameDecoder(opts.maxFrameBytes);
-    socket.setTimeout(0);
-    socket.setNoDelay(true);
+    socket.setTimeout?.(0);
+    socket.setNoDelay?.(true);
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('error', (err) => this.close(`socket error: ${err.message}`));
     socket.on('close', () => this.close('connection closed'));
@@ -158,7 +170,7 @@ export class NativeSession extends EventEmitter<SessionEvents> {
     this.pending = [];
     this.pendingBytes = 0;
     this.stats.bytesOut += data.length;
-    this.lastWritten = Date.now();
+    this.lastWritten = this.now();
     this.socket.write(data);
     // Refused while our own batch was over the mark, but the kernel took it all: the socket will
     // never emit 'drain', so say it here.
@@ -170,7 +182,7 @@ export class NativeSession extends EventEmitter<SessionEvents> {
 
   private onData(d: Buffer): void {
     if (!this.isOpen) return;
-    this.lastReceived = Date.now();
+    this.lastReceived = this.now();
     let raw: unknown[];
     try {
       raw = this.decoder.push(d);
@@ -231,7 +243,7 @@ export class NativeSession extends EventEmitter<SessionEvents> {
   }
 
   private beat(): void {
-    const now = Date.now();
+    const now = this.now();
     if (now - this.lastReceived > this.opts.deadAfterMs) {
       this.close(`no data for ${Math.round((now - this.lastReceived) / 1000)} s: connection presumed dead`);
       return;

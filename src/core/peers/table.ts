@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { addressKey, PeerAddress } from './address';
-import { DialectName, isDialectName } from './classic/dialects/types';
-import { sanitizePeerName } from './names';
+import { addressKey, PeerAddress } from '../address';
+import { DialectName, isDialectName } from '../classic/dialects/types';
+import { sanitizePeerName } from '../names';
 
 /**
  * connected: we greeted it or it greeted us; known: it wrote to us or we learned it;

@@ -1,0 +1,94 @@
+/**
+ * Classic messages arriving: each payload is read in whatever classmate's form it came, the
+ * sender gets the reply it waits for, and what it means goes through the reducer into the peer
+ * table and the history.
+ */
+import { formatHostPort } from '../address';
+import { EVERYONE } from '../chatTypes';
+import type { NodeContext } from '../context';
+import { cleanName } from '../text';
+import { parseAny } from './dialects/parse';
+import type { IncomingConnection, IncomingPayload } from './net/listener';
+import { sendWithRetry } from './net/sender';
+import { reduceClassic } from './reducer';
+
+export class ClassicInbound {
+  /** Listening ports that headerless senders announced (`CONNECT:PORT`), by remote IP. */
+  private readonly announcedPorts = new Map<string, number>();
+
+  constructor(private readonly ctx: NodeContext) {}
+
+  onPayload(p: IncomingPayload, conn: IncomingConnection): void {
+    const { ctx } = this;
+    const remote = `${p.remoteIp}:${p.remotePort}`;
+    const parsed = parseAny(p.bytes, { remoteIp: p.remoteIp, self: ctx.self.identity(), own: ctx.self.own(), lineMode: p.lineMode });
+    if (!parsed.ok) {
+      ctx.logDrop(remote, parsed.reason, `dropped message from ${remote}: ${parsed.reason}`);
+      // A line-mode sender blocks until it reads an answer, even to a line we could not read.
+      if (parsed.reply?.sameSocket) conn.write(parsed.reply.sameSocket);
+      return;
+    }
+    const m = parsed.message;
+    // A sender that opened with `connect` keeps the socket and writes later messages on it: it
+    // waits for `connected` once, and must not get an acknowledgement after every message.
+    if (m.kind === 'connect') conn.memo.openedWithConnect = true;
+    const reply = m.reply?.sameSocket;
+    const quiet = conn.memo.openedWithConnect === true && m.kind !== 'connect';
+    if (reply && !quiet && conn.isOpen()) {
+      conn.write(reply);
+    } else if (m.reply?.dialBack && !(reply && conn.isOpen())) {
+      const { host, port, text } = m.reply.dialBack;
+      const o = { timeoutMs: ctx.limits.sendTimeoutMs, replyWaitMs: 500, retries: 1, retryBaseMs: ctx.limits.sendRetryBaseMs };
+      void sendWithRetry(ctx.transport, host, port, Buffer.from(text, 'utf8'), o).then((r) => {
+        if (!r.ok) ctx.log('warn', `could not answer ${host}:${port}'s connect: ${r.error}`);
+      });
+    }
+    if (m.kind === 'probe') return; // a bare connect-and-close: liveness, not a message
+    // Only a sender that said who it is (a listening port) or speaks line mode earns the long idle
+    // allowance: a trickle of bare bytes must not hold connections for minutes.
+    if (m.peer || p.lineMode) conn.keepAlive();
+    if (m.headerHost !== undefined && m.headerPort !== undefined && m.name !== undefined && conn.isOpen() && m.dialect === 'standard') {
+      // Persistent senders write message after message with no delimiter: cut at their header.
+      conn.setRecordPrefix(`${formatHostPort(m.headerHost, m.headerPort)} ${m.name} `);
+    }
+    if (m.kind === 'ack') {
+      ctx.log('trace', `← ${remote} acknowledgement ${JSON.stringify(m.keyword ?? m.text)}`);
+      return;
+    }
+    const name = m.name !== undefined ? cleanName(m.name) : undefined;
+    if (m.peer && m.dialect === 'headerless') this.rememberPort(p.remoteIp, m.peer.port);
+    const announced = this.announcedPorts.get(p.remoteIp);
+    // A headerless sender told its listening port earlier (`CONNECT:PORT`): that is who this is.
+    const addr = m.peer ?? (!m.headerIsSelf && announced !== undefined ? { host: p.remoteIp, port: announced } : undefined);
+    if (!addr) {
+      if (m.headerIsSelf && m.kind !== 'chat') {
+        ctx.log('trace', `ignored ${m.kind} from ${remote} that names this node's own address`);
+        return;
+      }
+      if (m.kind === 'chat') {
+        // No listening port known (bare text, "Team : msg"): show it, but it cannot be answered.
+        ctx.history.add({ conversation: EVERYONE, direction: 'in', name: name ?? p.remoteIp, text: m.text });
+        const why = `message from ${remote} (${m.dialect}) with no listening port: shown, but it cannot be answered until the sender tells its port`;
+        ctx.logDrop(remote, 'no-port', why, 'info');
+      }
+      return;
+    }
+    if (ctx.self.isMe(addr)) {
+      ctx.log('trace', `ignored ${m.kind} from ${remote} that names this node's own address`);
+      return;
+    }
+    const key = formatHostPort(addr.host, addr.port);
+    ctx.log('trace', `← ${remote} as ${key} ${m.dialect} ${m.kind} ${JSON.stringify(m.text.length > 200 ? `${m.text.slice(0, 200)}…` : m.text)}`);
+    const out = reduceClassic(ctx.peers.get(key), { kind: m.kind, host: addr.host, port: addr.port, name, text: m.text, revealed: m.revealsDialect ? m.dialect : undefined }, { now: ctx.now(), native: ctx.native() });
+    if (out.log) ctx.log('info', out.log);
+    ctx.peers.upsert(addr, out.patch);
+    if (out.system) ctx.system(out.system.conversation, out.system.text);
+    if (out.chat) ctx.history.add({ conversation: out.chat.conversation, direction: 'in', peer: key, name: out.chat.name, text: out.chat.text });
+  }
+
+  private rememberPort(ip: string, port: number): void {
+    this.announcedPorts.delete(ip);
+    this.announcedPorts.set(ip, port);
+    if (this.announcedPorts.size > this.ctx.limits.maxPeers) this.announcedPorts.delete(this.announcedPorts.keys().next().value as string);
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Direct native messages: every one goes through the outbox (on disk) and leaves it only on a
+ * receipt, so a connection that dies mid-write loses nothing. Per peer, the messages not yet
+ * written on its current session wait in `unsent`, so a send costs O(1), not a scan.
+ */
+import type { PeerResult, SendOutcome } from '../channel';
+import { ChatMessage, EVERYONE, nativeConversation } from '../chatTypes';
+import type { NodeContext } from '../context';
+import { afterReceipt } from '../history/delivery';
+import type { PeerRecord } from '../peers/table';
+import type { Store } from '../store';
+import { toChatFrame } from './chatFrame';
+import { Outbox } from './outbox';
+import type { Sessions } from './sessions';
+
+export class NativeDelivery {
+  readonly outbox: Outbox;
+  private readonly unsent = new Map<string, Set<string>>();
+  private readonly readSent = new Set<string>();
+
+  constructor(
+    private readonly ctx: NodeContext,
+    store: Store,
+    private readonly sessions: Sessions,
+  ) {
+    this.outbox = new Outbox(store, ctx.limits.maxOutboxPerPeer);
+  }
+
+  /** Queues a direct message (or `existing` again) for a native peer and writes it if it can. */
+  send(peer: PeerRecord, text: string, existing?: ChatMessage): SendOutcome {
+    const { ctx } = this;
+    const nodeId = peer.nodeId as string;
+    if (existing) ctx.history.update(existing, { error: undefined });
+    const message =
+      existing ?? ctx.history.add({ conversation: nativeConversation(nodeId), direction: 'out', peer: peer.address, name: ctx.self.name, text, state: 'queued', origin: ctx.nodeId });
+    if (!this.outbox.has(message.id) && !this.outbox.add(nodeId, { ...message, state: 'queued' })) {
+      const error = `the outbox for ${peer.name} is full (${ctx.limits.maxOutboxPerPeer} messages wait already)`;
+      ctx.history.update(message, { state: 'failed', error });
+      return { message, result: { peer: peer.address, ok: false, error } };
+    }
+    if (message.state !== 'queued') ctx.history.update(message, { state: 'queued' });
+    this.markUnsent(nodeId, message.id);
+    this.flush(nodeId);
+    if (!this.sessions.isReady(nodeId)) void this.sessions.dial(peer.address);
+    const result: PeerResult = { peer: peer.address, ok: true, queued: ctx.history.get(message.id)?.state === 'queued' };
+    return { message, result };
+  }
+
+  /** Writes what waits for a peer onto its session, until the session is behind. */
+  flush(nodeId: string): void {
+    const s = this.sessions.get(nodeId);
+    const ids = this.unsent.get(nodeId);
+    if (!s?.isReady || !ids) return;
+    const me = { nodeId: this.ctx.nodeId, name: this.ctx.self.name, address: this.ctx.self.address };
+    for (const id of ids) {
+      const m = this.ctx.history.get(id) ?? this.outbox.get(nodeId, id);
+      if (!m) {
+        ids.delete(id); // acknowledged or cancelled meanwhile
+        continue;
+      }
+      if (!s.trySend(toChatFrame(m, me, 'direct', 0))) break; // resumes on drain
+      ids.delete(id);
+      if (m.state === 'queued') this.ctx.history.update(m, { state: 'sent' });
+    }
+  }
+
+  /** A new session: everything not yet acknowledged goes again (the receiver drops duplicates). */
+  resend(nodeId: string): void {
+    this.unsent.delete(nodeId);
+    for (const m of this.outbox.iterate(nodeId)) this.markUnsent(nodeId, m.id);
+    this.flush(nodeId);
+  }
+
+  onAck(fromNodeId: string, id: string): void {
+    this.outbox.remove(id);
+    this.unsent.get(fromNodeId)?.delete(id);
+    this.receipt(id, 'delivered');
+  }
+
+  onRead(ids: readonly string[]): void {
+    for (const id of ids) {
+      this.outbox.remove(id);
+      this.receipt(id, 'read');
+    }
+  }
+
+  /** Removes a queued message; true when it was still waiting. */
+  cancel(messageId: string): boolean {
+    const to = this.outbox.remove(messageId);
+    if (!to) return false;
+    this.unsent.get(to)?.delete(messageId);
+    const m = this.ctx.history.get(messageId);
+    if (m) this.ctx.history.update(m, { state: 'cancelled', error: undefined });
+    return true;
+  }
+
+  /** The user has seen a conversation: read receipts to the native authors in it. */
+  markRead(conversation: string): void {
+    if (conversation === EVERYONE) return;
+    const byOrigin = new Map<string, string[]>();
+    for (const m of this.ctx.history.incoming(conversation)) {
+      if (!m.origin || this.readSent.has(m.id)) continue;
+      const ids = byOrigin.get(m.origin) ?? [];
+      ids.push(m.id);
+      byOrigin.set(m.origin, ids);
+    }
+    for (const [origin, ids] of byOrigin) {
+      const s = this.sessions.get(origin);
+      if (!s?.isReady) continue;
+      for (let i = 0; i < ids.length; i += 500) s.sendControl({ type: 'read', ids: ids.slice(i, i + 500) });
+      ids.forEach((id) => this.readSent.add(id));
+    }
+  }
+
+  hasQueued(nodeId: string): boolean {
+    return this.outbox.count(nodeId) > 0;
+  }
+
+  private receipt(id: string, kind: 'delivered' | 'read'): void {
+    const m = this.ctx.history.get(id);
+    const next = m && afterReceipt(m, kind);
+    if (m && next) this.ctx.history.update(m, { state: next, error: undefined });
+  }
+
+  private markUnsent(nodeId: string, id: string): void {
+    let ids = this.unsent.get(nodeId);
+    if (!ids) {
+      ids = new Set();
+      this.unsent.set(nodeId, ids);
+    }
+    ids.add(id);
+  }
+}

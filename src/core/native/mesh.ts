@@ -1,0 +1,100 @@
+/**
+ * The Everyone mesh and incoming chat frames: a broadcast floods every node reachable through any
+ * path exactly once (seen-id cache, hop limit), and a node that comes back catches up on what it
+ * missed from a neighbour.
+ */
+import { addressKey, tryParseAddress } from '../address';
+import type { PeerResult } from '../channel';
+import { ChatMessage, EVERYONE, nativeConversation } from '../chatTypes';
+import type { NodeContext } from '../context';
+import { cleanName, hasControlCharacters } from '../text';
+import { Origin, toChatFrame } from './chatFrame';
+import { ChatFrame, encodeFrame, SyncFrame } from './frames';
+import { SeenCache } from './seenCache';
+import type { NativeSession } from './session';
+import type { Sessions } from './sessions';
+
+export class Mesh {
+  private readonly seen: SeenCache;
+
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly sessions: Sessions,
+  ) {
+    this.seen = new SeenCache(ctx.limits.seenCacheSize);
+  }
+
+  private me(): Origin {
+    return { nodeId: this.ctx.nodeId, name: this.ctx.self.name, address: this.ctx.self.address };
+  }
+
+  /** Our own broadcast: never taken for a stranger's when it comes back around. */
+  own(message: ChatMessage): void {
+    this.seen.add(message.id);
+  }
+
+  /** Floods a broadcast to every ready session, encoded once for all of them. */
+  broadcast(message: ChatMessage): PeerResult[] {
+    const frame = encodeFrame(toChatFrame(message, this.me(), 'everyone', this.ctx.limits.floodHops));
+    const results: PeerResult[] = [];
+    for (const [nodeId, s] of this.sessions.entries()) {
+      if (!s.isReady) continue;
+      const ok = s.trySend(frame);
+      results.push({ peer: this.ctx.peers.byNodeId(nodeId)?.address ?? `node:${nodeId}`, ok, error: ok ? undefined : 'peer is behind; it will catch up' });
+    }
+    return results;
+  }
+
+  /** A chat frame, direct or Everyone: acknowledged, shown once, and flooded on. */
+  onChat(s: NativeSession, f: ChatFrame): void {
+    const { ctx } = this;
+    if (f.origin === ctx.nodeId) return; // our own broadcast came back around the mesh
+    if (hasControlCharacters(f.text) || f.text.trim() === '') {
+      // Same rule as classic text: control characters (terminal escapes) are never shown.
+      s.sendControl({ type: 'ack', id: f.id }); // acknowledged, so the sender does not resend it forever
+      ctx.logDrop(`${s.remoteIp}:0`, 'native text with control characters', `dropped native message ${f.id.slice(0, 8)} from ${s.remote?.name ?? s.remoteIp}: empty or control characters`);
+      return;
+    }
+    const duplicate = ctx.history.has(f.id) || !this.seen.add(f.id);
+    s.sendControl({ type: 'ack', id: f.id });
+    if (duplicate) return;
+    const fromRec = ctx.peers.byNodeId(s.remote!.nodeId);
+    let originRec = ctx.peers.byNodeId(f.origin);
+    // A claimed origin address is only a hint: it must be an address, and not ours.
+    let originAddr = f.originAddress ? tryParseAddress(f.originAddress) : undefined;
+    if (originAddr && ctx.self.isMe(originAddr)) originAddr = undefined;
+    if (!originRec && originAddr && !ctx.peers.get(addressKey(originAddr))) {
+      originRec = ctx.peers.upsert(originAddr, { name: f.originName, nodeId: f.origin, protocol: 'native', state: 'known', source: 'exchange', learnedVia: fromRec?.name });
+    }
+    ctx.history.add({
+      id: f.id,
+      ts: Math.min(f.ts, ctx.now()),
+      conversation: f.conv === 'everyone' ? EVERYONE : nativeConversation(f.origin),
+      direction: 'in',
+      peer: originRec?.address ?? (originAddr ? addressKey(originAddr) : fromRec?.address),
+      name: originRec?.name ?? cleanName(f.originName),
+      text: f.text,
+      origin: f.origin,
+    });
+    if (f.conv === 'everyone' && f.hops > 0) {
+      const fwd = encodeFrame({ ...f, hops: f.hops - 1 });
+      for (const [id, other] of this.sessions.entries()) {
+        if (other === s || id === f.origin || !other.isReady) continue;
+        other.trySend(fwd); // a neighbour that is behind catches up later
+      }
+    }
+  }
+
+  /** A neighbour asks for the Everyone messages it missed. */
+  onSync(s: NativeSession, f: SyncFrame): void {
+    const since = Math.max(f.since, this.ctx.now() - this.ctx.limits.catchupWindowMs);
+    const me = this.me();
+    for (const m of this.ctx.history.everyoneSince(since, this.ctx.limits.catchupMax)) if (!s.trySend(toChatFrame(m, me, 'everyone', 0))) break;
+  }
+
+  /** Ask neighbours for Everyone messages newer than the newest mesh one we have (with slack for clock skew). */
+  catchupSince(): number {
+    const ts = this.ctx.history.newestMeshTs();
+    return ts === undefined ? 0 : ts - 5 * 60_000;
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The native sessions of this node: at most one ready session per remote node (simultaneous
+ * dials keep the one dialed by the smaller node id), the ones still in their handshake, the dials
+ * under way, the caps on all of them, and redialing the peers that are wanted.
+ */
+import { addressKey, isLoopback, PeerAddress, tryParseAddress } from '../address';
+import type { NodeContext } from '../context';
+import { probeDial } from '../classic/net/probeDial';
+import type { PeerRecord } from '../peers/table';
+import { conversationOf } from '../peers/views';
+import type { Frame, HelloFrame } from './frames';
+import { Reconnects } from './reconnect';
+import { NativeSession, SessionStream } from './session';
+
+export interface SessionHandlers {
+  /** A session is ready and its peer is in the table. */
+  ready(s: NativeSession, rec: PeerRecord): void;
+  frame(s: NativeSession, f: Frame): void;
+  /** The session can take writes again. */
+  drain(s: NativeSession): void;
+}
+
+export class Sessions {
+  private readonly ready = new Map<string, NativeSession>();
+  private readonly handshaking = new Set<NativeSession>();
+  private readonly dialing = new Map<string, Promise<boolean>>();
+  readonly reconnects: Reconnects;
+  private handlers: SessionHandlers | undefined;
+
+  constructor(
+    private readonly ctx: NodeContext,
+    /** Whether messages wait in the outbox for this node: then it is redialed. */
+    private readonly hasQueued: (nodeId: string) => boolean,
+  ) {
+    this.reconnects = new Reconnects({ baseMs: ctx.limits.reconnectBaseMs, maxMs: ctx.limits.reconnectMaxMs });
+  }
+
+  handle(h: SessionHandlers): void {
+    this.handlers = h;
+  }
+
+  get(nodeId: string): NativeSession | undefined {
+    return this.ready.get(nodeId);
+  }
+
+  isReady(nodeId: string): boolean {
+    return !!this.ready.get(nodeId)?.isReady;
+  }
+
+  /** Ready sessions by remote node id. */
+  entries(): IterableIterator<[string, NativeSession]> {
+    return this.ready.entries();
+  }
+
+  counts(): { sessions: number; handshaking: number; dialing: number } {
+    return { sessions: this.ready.size, handshaking: this.handshaking.size, dialing: this.dialing.size };
+  }
+
+  /** Closes a node's session (with a last frame when given); no redial follows. */
+  drop(nodeId: string, reason: string, last?: Frame): void {
+    const s = this.ready.get(nodeId);
+    this.ready.delete(nodeId);
+    s?.close(reason, last);
+  }
+
+  closeAll(reason: string): void {
+    this.reconnects.clear();
+    for (const s of [...this.ready.values(), ...this.handshaking]) s.close(reason);
+    this.ready.clear();
+    this.handshaking.clear();
+  }
+
+  /** Dials a native peer (once at a time per address); true when a session is ready. */
+  dial(address: string): Promise<boolean> {
+    const running = this.dialing.get(address);
+    if (running) return running;
+    const { ctx } = this;
+    const addr = tryParseAddress(address);
+    if (!addr || !ctx.running() || this.ready.size >= ctx.limits.maxNativeSessions) return Promise.resolve(false);
+    const p = (async () => {
+      const r = await probeDial(ctx.transport, addr.host, addr.port, ctx.limits.probeWaitMs, ctx.limits.sendTimeoutMs);
+      if (r.kind === 'native') return this.adopt(r.socket, r.leftover, true, address);
+      if (r.kind === 'classic') r.socket.destroy();
+      const error = r.kind === 'error' ? r.error : `${address} no longer speaks PeerChat`;
+      const rec = ctx.peers.get(address);
+      if (rec) {
+        ctx.peers.setState(address, rec.state === 'gone' ? 'gone' : 'inactive', error);
+        this.scheduleReconnect(rec);
+      }
+      return false;
+    })().finally(() => this.dialing.delete(address));
+    this.dialing.set(address, p);
+    return p;
+  }
+
+  /** Wraps a detected native socket in a session; resolves true once its handshake succeeds. */
+  adopt(socket: SessionStream, leftover: Buffer, initiator: boolean, dialedAddress?: string): Promise<boolean> {
+    const { ctx } = this;
+    const l = ctx.limits;
+    if (!ctx.running() || this.ready.size + this.handshaking.size >= l.maxNativeSessions) {
+      socket.destroy();
+      return Promise.resolve(false);
+    }
+    const s = new NativeSession(
+      socket,
+      {
+        nodeId: ctx.nodeId,
+        name: ctx.self.name,
+        listen: ctx.self.address,
+        initiator,
+        maxFrameBytes: l.maxFrameBytes,
+        heartbeatMs: l.heartbeatMs,
+        deadAfterMs: l.deadAfterMs,
+        highWaterBytes: l.highWaterBytes,
+        maxQueuedBytes: l.maxQueuedBytes,
+        handshakeMs: l.handshakeMs,
+        now: ctx.now,
+      },
+      leftover,
+    );
+    this.handshaking.add(s);
+    return new Promise((resolve) => {
+      s.once('ready', (hello) => {
+        this.handshaking.delete(s);
+        resolve(this.onReady(s, hello, dialedAddress));
+      });
+      s.on('frame', (f) => this.handlers?.frame(s, f));
+      s.on('drain', () => s.remote && this.handlers?.drain(s));
+      s.once('close', (reason) => {
+        this.handshaking.delete(s);
+        this.onClose(s, reason, dialedAddress);
+        resolve(false);
+      });
+    });
+  }
+
+  /** Redials a wanted peer (or one with queued messages) after its backoff delay. */
+  scheduleReconnect(rec: PeerRecord): void {
+    const id = rec.nodeId;
+    if (!id || !this.ctx.running() || (!rec.wanted && !this.hasQueued(id))) return;
+    this.reconnects.schedule(id, () => {
+      const cur = this.ctx.peers.byNodeId(id);
+      if (cur && !this.isReady(id)) void this.dial(cur.address);
+    });
+  }
+
+  /** A handshake finished: one session per node pair, and the peer in the table. */
+  private onReady(s: NativeSession, hello: HelloFrame, dialedAddress?: string): boolean {
+    const { ctx } = this;
+    const remoteId = hello.nodeId;
+    const other = this.ready.get(remoteId);
+    if (other && other !== s && other.isOpen) {
+      // Both sides keep the connection dialed by the smaller node id; a redial by the same side wins.
+      const canonical = ctx.nodeId < remoteId ? ctx.nodeId : remoteId;
+      const dialer = (x: NativeSession) => (x.opts.initiator ? ctx.nodeId : remoteId);
+      if (dialer(other) === canonical && dialer(s) !== canonical) {
+        s.close('duplicate connection');
+        return true;
+      }
+      this.ready.set(remoteId, s);
+      other.close('duplicate connection');
+    }
+    this.ready.set(remoteId, s);
+    this.reconnects.succeeded(remoteId);
+
+    const listen = tryParseAddress(hello.listen);
+    let addr: PeerAddress | undefined = dialedAddress ? tryParseAddress(dialedAddress) : undefined;
+    if (!addr && listen) addr = isLoopback(s.remoteIp) || s.remoteIp === listen.host ? listen : { host: s.remoteIp, port: listen.port };
+    if (!addr || ctx.self.isMe(addr)) {
+      // A node must say where it listens (and it is not us): otherwise it cannot be listed or redialed.
+      this.ready.delete(remoteId);
+      s.close(`bad listening address in hello: ${JSON.stringify(hello.listen).slice(0, 60)}`, { type: 'error', code: 'ERR_PROTOCOL', message: 'hello.listen must be your IP:PORT' });
+      return false;
+    }
+    const key = addressKey(addr);
+    const previous = ctx.peers.byNodeId(remoteId);
+    if (previous && previous.address !== key) ctx.peers.remove(previous.address); // same person, new address
+    const before = ctx.peers.get(key);
+    const wasConnected = before?.state === 'connected' || previous?.state === 'connected';
+    const rec = ctx.peers.upsert(addr, {
+      name: hello.name,
+      state: 'connected',
+      protocol: 'native',
+      nodeId: remoteId,
+      lastSeen: ctx.now(),
+      lastError: undefined,
+      wanted: previous?.wanted || before?.wanted || undefined,
+      source: previous?.source ?? before?.source ?? (dialedAddress ? 'connect' : 'message'),
+    });
+    if (!wasConnected) ctx.system(conversationOf(rec), `${rec.name} (${key}) connected over PeerChat's native protocol`);
+    ctx.log('info', `native session with ${rec.name} (${key}, node ${remoteId.slice(0, 8)}) ${s.opts.initiator ? 'dialed' : 'accepted'}`);
+    this.handlers?.ready(s, rec);
+    return true;
+  }
+
+  private onClose(s: NativeSession, reason: string, dialedAddress?: string): void {
+    const { ctx } = this;
+    const id = s.remote?.nodeId;
+    if (!id) {
+      const incompatible = /incompatible PeerChat protocol/.test(reason);
+      if (reason !== 'node stopped') ctx.log(incompatible ? 'error' : 'warn', `native connection${dialedAddress ? ` to ${dialedAddress}` : ''} closed before its handshake: ${reason}`);
+      const rec = dialedAddress ? ctx.peers.get(dialedAddress) : undefined;
+      if (rec) {
+        ctx.peers.setState(rec.address, 'inactive', reason);
+        // The user must see why this peer cannot be reached, not just a grey dot.
+        if (incompatible) ctx.system(conversationOf(rec), `Cannot talk to ${rec.name} (${rec.address}): ${reason.replace(/^peer refused the session: /, '')}`);
+      }
+      return;
+    }
+    if (this.ready.get(id) !== s) return; // a duplicate, or replaced
+    this.ready.delete(id);
+    const rec = ctx.peers.byNodeId(id);
+    if (!rec) return;
+    ctx.log('info', `native session with ${rec.name} (${rec.address}) closed: ${reason}`);
+    if (rec.state === 'connected') ctx.peers.setState(rec.address, 'inactive', reason);
+    if (ctx.running()) this.scheduleReconnect(rec);
+  }
+}

@@ -1,0 +1,436 @@
+/**
+ * The PeerChat node: one public API for the extension and the terminal peer. A thin coordinator:
+ * it owns the lifecycle and wiring, routes each operation to the channel of the peer's protocol
+ * (classic or native), and re-emits what the parts report. The parts hold the state.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { addressKey, parseAddress, tryParseAddress } from './address';
+import type { Channel, PeerResult } from './channel';
+import { ChatMessage, EVERYONE, NodeStatus, PeerView, SelfInfo } from './chatTypes';
+import { ClassicChannel } from './classic/channel';
+import { ClassicInbound } from './classic/inbound';
+import { DIALECT_LABELS } from './classic/dialects/registry';
+import { isDialectName } from './classic/dialects/types';
+import { ClassicListener } from './classic/net/listener';
+import type { LogLevel, NodeContext } from './context';
+import { PeerChatError } from './errors';
+import { receiptArrived } from './history/delivery';
+import { MessageLog } from './history/log';
+import { Limits, withLimits } from './limits';
+import { LogThrottle } from './logThrottle';
+import { validateName } from './names';
+import { NativeChannel } from './native/channel';
+import { Liveness } from './peers/liveness';
+import { PeerRecord, PeerTable } from './peers/table';
+import { toPeerView } from './peers/views';
+import { Self } from './self';
+import { MemoryStore, Store } from './store';
+import { tcpTransport, Transport } from './transport';
+
+export type { LogLevel } from './context';
+export type { PeerResult } from './channel';
+
+export interface NodeOptions {
+  /** Bind address: 0.0.0.0 listens on every interface. */
+  host: string;
+  port: number;
+  name: string;
+  /** IP written into classic headers so peers can answer. */
+  advertisedIp: string;
+  /** Probe peers every this many seconds and mark silent ones inactive; 0 = never. */
+  inactiveAfterSeconds?: number;
+  limits?: Partial<Limits>;
+  store?: Store;
+  /** Clock, injectable for tests. */
+  now?: () => number;
+  /** Tell native peers when the user has seen their messages. */
+  readReceipts?: boolean;
+  /** Speak the native protocol with PeerChat peers (default true). */
+  native?: boolean;
+  /** Where listening and dialing go (default real TCP); tests pass an in-memory one. */
+  transport?: Transport;
+}
+
+export interface NodeEvents {
+  status: [NodeStatus];
+  peers: [];
+  /** A message was added to history or changed (state); same id = same message. */
+  message: [ChatMessage];
+  log: [LogLevel, string];
+}
+
+export class PeerNode extends EventEmitter<NodeEvents> {
+  readonly peers: PeerTable;
+  readonly limits: Limits;
+  /** Persistent random id of this node (native protocol identity). */
+  readonly nodeId: string;
+  private opts: NodeOptions;
+  private readonly store: Store;
+  private readonly me: Self;
+  private readonly history: MessageLog;
+  private readonly classic: ClassicChannel;
+  private readonly inbound: ClassicInbound;
+  private readonly native: NativeChannel;
+  private readonly liveness: Liveness;
+  private readonly ctx: NodeContext;
+  private listener: ClassicListener | undefined;
+  private statusValue: NodeStatus = { state: 'stopped' };
+  private savePeersTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Aborted when the node stops: retry waits end at once, no new connection is made. */
+  private stopSignal = new AbortController();
+  /** Drops and refusals are logged once per remote IP and kind of problem per window. */
+  private readonly dropLog = new LogThrottle(10_000);
+
+  constructor(options: NodeOptions) {
+    super();
+    validateName(options.name);
+    this.opts = { native: true, readReceipts: true, ...options };
+    this.limits = withLimits(options.limits);
+    this.store = options.store ?? new MemoryStore();
+    const now = options.now ?? Date.now;
+    this.nodeId = this.store.loadNodeId() ?? randomBytes(8).toString('hex');
+    this.store.saveNodeId(this.nodeId);
+    this.peers = new PeerTable(this.limits.maxPeers);
+    this.peers.restore(this.store.loadPeers());
+    this.me = new Self(() => ({ name: this.opts.name, host: this.opts.host, advertisedIp: this.opts.advertisedIp, port: this.opts.port }));
+    this.history = new MessageLog(this.store, this.limits.maxHistory, now, (m) => this.emit('message', m));
+    const ctx: NodeContext = {
+      limits: this.limits,
+      now,
+      nodeId: this.nodeId,
+      self: this.me,
+      peers: this.peers,
+      history: this.history,
+      transport: options.transport ?? tcpTransport,
+      native: () => !!this.opts.native,
+      running: () => !!this.listener,
+      stopSignal: () => this.stopSignal.signal,
+      log: (level, text) => this.emit('log', level, text),
+      logDrop: (remote, reason, line, level = 'warn') => this.logDrop(remote, reason, line, level),
+      system: (conversation, text) => this.history.add({ conversation, direction: 'system', name: '', text, peer: conversation === EVERYONE ? undefined : conversation }),
+    };
+    this.native = new NativeChannel(ctx, this.store);
+    this.classic = new ClassicChannel(ctx, {
+      adopt: (socket, leftover, dialed) => this.native.adopt(socket, leftover, true, dialed),
+      send: (peer, text, existing) => this.native.delivery.send(peer, text, existing),
+    });
+    this.inbound = new ClassicInbound(ctx);
+    this.liveness = new Liveness(ctx, (p) => this.channelOf(p), (address) => this.removePeer(address));
+    this.history.load((id) => this.native.delivery.outbox.has(id));
+    this.peers.on('changed', () => {
+      this.emit('peers');
+      this.schedulePeerSave();
+    });
+    this.ctx = ctx;
+  }
+
+  // ---------------------------------------------------------------- read models
+
+  get status(): NodeStatus {
+    return this.statusValue;
+  }
+
+  /** The address peers reach us at, as written in our classic headers. */
+  get address(): string {
+    return this.me.address;
+  }
+
+  get name(): string {
+    return this.opts.name;
+  }
+
+  get listeningPort(): number {
+    return this.me.port;
+  }
+
+  self(): SelfInfo {
+    return { name: this.opts.name, address: this.address, status: this.statusValue };
+  }
+
+  peerViews(): PeerView[] {
+    return this.peers.list().map(toPeerView);
+  }
+
+  /** The kept history (at most maxHistory messages), oldest first. */
+  getHistory(): ChatMessage[] {
+    return this.history.all();
+  }
+
+  /** The newest `count` messages older than `beforeTs` (all when undefined), oldest first. */
+  historyPage(count: number, beforeTs?: number): { messages: ChatMessage[]; more: boolean } {
+    return this.history.page(count, beforeTs);
+  }
+
+  /** Messages waiting for native peers, with who they wait for. */
+  outboxEntries(): { to: string; peer?: string; message: ChatMessage }[] {
+    return this.native.delivery.outbox.all().map((e) => ({ to: e.to, peer: this.peers.byNodeId(e.to)?.address, message: this.history.get(e.message.id) ?? e.message }));
+  }
+
+  /**
+   * What this node holds open: after shutdown() every count is zero (no listener, socket or
+   * timer left behind to keep VS Code's extension host busy).
+   */
+  activeResources(): { listening: boolean; incoming: number; sessions: number; handshaking: number; timers: number; dialing: number } {
+    const timers = this.liveness.pending + (this.savePeersTimer ? 1 : 0) + this.native.sessions.reconnects.pending + this.peers.pendingTimers;
+    return { listening: !!this.listener, incoming: this.listener?.connectionCount ?? 0, ...this.native.sessions.counts(), timers };
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Starts listening. A port in use rejects with ERR_PORT_IN_USE and leaves status 'error'. */
+  async start(): Promise<void> {
+    if (this.listener) return;
+    this.closed = false;
+    const where = `${this.opts.host}:${this.opts.port}`;
+    this.setStatus({ state: 'starting', address: where });
+    const listener = this.makeListener();
+    try {
+      this.me.bound(await listener.listen(this.opts.host, this.opts.port));
+    } catch (err) {
+      const e = err as PeerChatError;
+      this.setStatus({ state: 'error', address: where, code: e.code ?? 'ERR_LISTEN', reason: e.message });
+      this.emit('log', 'error', e.message);
+      throw err;
+    }
+    this.listener = listener;
+    this.stopSignal = new AbortController();
+    this.setStatus({ state: 'listening', address: `${this.opts.host}:${this.me.port}` });
+    this.emit('log', 'info', `listening on ${this.opts.host}:${this.me.port}; peers reach you at ${this.address} (node ${this.nodeId.slice(0, 8)})`);
+    this.liveness.schedule(this.opts.inactiveAfterSeconds ?? 0);
+    this.native.redialWanted();
+  }
+
+  /** Stops listening and closes native sessions; peers, history and outbox stay. */
+  async stop(): Promise<void> {
+    this.liveness.stop();
+    const l = this.listener;
+    this.listener = undefined;
+    this.stopSignal.abort();
+    this.peers.clearPending();
+    this.native.sessions.closeAll('node stopped');
+    if (l) await l.close();
+    if (this.statusValue.state !== 'stopped') {
+      this.setStatus({ state: 'stopped' });
+      this.emit('log', 'info', 'node stopped');
+    }
+  }
+
+  /** Applies new settings; restarts the listener only when the bind address or port changed. */
+  async reconfigure(next: Partial<Omit<NodeOptions, 'store' | 'limits' | 'now' | 'transport'>>): Promise<void> {
+    if (next.name !== undefined) validateName(next.name);
+    const rebind = (next.host !== undefined && next.host !== this.opts.host) || (next.port !== undefined && next.port !== this.opts.port);
+    this.opts = { ...this.opts, ...next };
+    if (next.inactiveAfterSeconds !== undefined) this.liveness.schedule(this.opts.inactiveAfterSeconds ?? 0);
+    if (rebind && (this.listener || this.statusValue.state === 'error')) {
+      await this.stop();
+      this.me.bound(0);
+      await this.start();
+    }
+  }
+
+  /**
+   * Says exit to connected classic peers (bounded by shutdownGraceMs so VS Code's exit is never
+   * held), closes native sessions (they redial us later), and writes everything to disk.
+   */
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.listener) {
+      const connected = this.peers.list().filter((p) => p.state === 'connected' && p.protocol !== 'native');
+      await this.classic.exitAll(connected, this.limits.shutdownGraceMs);
+    }
+    await this.stop();
+    clearTimeout(this.savePeersTimer);
+    this.savePeersTimer = undefined;
+    this.native.delivery.outbox.flush();
+    this.store.savePeers(this.peers.toStored());
+    this.store.flush();
+  }
+
+  // ---------------------------------------------------------------- operations
+
+  /**
+   * Sends a text to one peer, by address or conversation id. Classic peers get classic writes;
+   * a native peer gets it through the outbox (queued while it is away, never lost).
+   */
+  async send(target: string, text: string): Promise<{ message: ChatMessage; result: PeerResult }> {
+    this.checkText(text);
+    const peer = this.resolvePeer(target);
+    return this.channelOf(peer).send(peer, text);
+  }
+
+  /** Sends a text to every peer not gone: floods native sessions, classic writes to the rest. */
+  async broadcast(text: string): Promise<{ message: ChatMessage; results: PeerResult[] }> {
+    this.checkText(text);
+    const message = this.history.add({ conversation: EVERYONE, direction: 'out', name: this.opts.name, text, state: 'sending', origin: this.nodeId });
+    this.native.mesh.own(message);
+    return { message, results: await this.deliverBroadcast(message) };
+  }
+
+  /** Sends a failed message again, to its peer or (a broadcast) to every peer not gone. */
+  async retry(messageId: string): Promise<PeerResult[]> {
+    const m = this.history.get(messageId);
+    if (!m || m.direction !== 'out') throw new PeerChatError('ERR_BAD_INPUT', `no message ${messageId} to retry`);
+    if (m.conversation === EVERYONE) {
+      this.history.update(m, { state: 'sending', error: undefined });
+      return this.deliverBroadcast(m);
+    }
+    const peer = this.resolvePeer(m.conversation);
+    return [(await this.channelOf(peer).send(peer, m.text, m)).result];
+  }
+
+  /** Removes a queued message from the outbox; true when it was still waiting. */
+  cancel(messageId: string): boolean {
+    return this.native.delivery.cancel(messageId);
+  }
+
+  /**
+   * Connects to a peer, looking again at what it speaks: a PeerChat node gets a native session
+   * (kept up until the user disconnects), a classic peer gets the greeting.
+   */
+  async connect(address: string): Promise<PeerResult> {
+    const addr = parseAddress(address);
+    const key = addressKey(addr);
+    if (this.me.isMe(addr)) throw new PeerChatError('ERR_BAD_ADDRESS', `${key} is this node's own address`);
+    const peer = this.peers.get(key) ?? this.peers.upsert(addr, { source: 'connect' });
+    if (peer.protocol === 'native' && peer.nodeId && this.native.sessions.isReady(peer.nodeId)) {
+      this.peers.upsert(addr, { wanted: true });
+      return { peer: key, ok: true };
+    }
+    if (this.opts.native) peer.protocol = undefined;
+    const r = await this.classic.greet(peer);
+    if (r === 'native') {
+      const now = this.peers.get(key);
+      const ok = !!now?.nodeId && this.native.sessions.isReady(now.nodeId);
+      if (now) this.peers.upsert(addr, { wanted: true });
+      return { peer: key, ok, error: ok ? undefined : now?.lastError ?? 'native handshake failed' };
+    }
+    if (r.ok) {
+      this.peers.upsert(addr, { state: 'connected', lastError: undefined, protocol: this.opts.native ? 'classic' : peer.protocol });
+      this.history.add({ conversation: key, direction: 'system', name: '', text: `Connected to ${peer.name} (${key})`, peer: key });
+    } else {
+      this.peers.upsert(addr, { state: 'inactive', lastError: r.error });
+    }
+    return { peer: key, ok: r.ok, error: r.error };
+  }
+
+  /** Greets every known peer that is not connected and has not left. */
+  async connectAll(): Promise<PeerResult[]> {
+    const targets = this.peers.list().filter((p) => p.state === 'known' || p.state === 'inactive');
+    return Promise.all(targets.map((p) => this.connect(p.address)));
+  }
+
+  /** Stops treating a peer as connected; tells it (exit, or a native bye) when asked. */
+  disconnect(target: string, sendExit: boolean): Promise<PeerResult> {
+    const peer = this.resolvePeer(target, false);
+    return this.channelOf(peer).disconnect(peer, sendExit);
+  }
+
+  /** Sets the classic form PeerChat writes to a peer (a peer that never wrote cannot be learned). */
+  setDialect(target: string, dialect: string): PeerRecord {
+    if (!isDialectName(dialect)) {
+      throw new PeerChatError('ERR_BAD_INPUT', `unknown dialect "${dialect}": one of ${Object.keys(DIALECT_LABELS).join(', ')}`);
+    }
+    const peer = this.resolvePeer(target);
+    return this.peers.upsert(peer, { dialect, dialectManual: true, protocol: peer.protocol ?? 'classic' });
+  }
+
+  removePeer(target: string): boolean {
+    const peer = this.findPeer(target);
+    if (!peer) return false;
+    if (peer.nodeId) this.native.forget(peer.nodeId);
+    return this.peers.remove(peer.address);
+  }
+
+  /**
+   * Probes every peer that has not left (classic ones with PING, native ones by their session or
+   * a dial). Those that do not answer are removed (remove = true) or marked inactive.
+   */
+  pruneInactive(remove: boolean): Promise<{ probed: number; inactive: string[] }> {
+    return this.liveness.prune(remove);
+  }
+
+  /** The user has seen a conversation: send read receipts to native peers (if enabled). */
+  markRead(conversation: string): void {
+    if (this.opts.readReceipts) this.native.delivery.markRead(conversation);
+  }
+
+  // ---------------------------------------------------------------- routing
+
+  private channelOf(peer: PeerRecord): Channel {
+    return peer.protocol === 'native' && peer.nodeId ? this.native : this.classic;
+  }
+
+  private async deliverBroadcast(message: ChatMessage): Promise<PeerResult[]> {
+    if (!this.listener) {
+      this.classic.finish(message, []);
+      return [];
+    }
+    const nativeResults = this.native.mesh.broadcast(message);
+    const classicPeers = this.peers.list().filter((p) => p.state !== 'gone' && p.protocol !== 'native');
+    const results = [...nativeResults, ...(await this.classic.broadcast(classicPeers, message.text))];
+    // A receipt from a native neighbour may already have made it 'delivered'.
+    if (!receiptArrived(this.history.get(message.id)?.state)) this.classic.finish(message, results);
+    return results;
+  }
+
+  private checkText(text: string): void {
+    if (text.trim() === '') throw new PeerChatError('ERR_BAD_INPUT', 'cannot send an empty message');
+    if (Buffer.byteLength(text) > this.limits.maxOutgoingTextBytes) {
+      throw new PeerChatError('ERR_TOO_LARGE', `message is larger than ${this.limits.maxOutgoingTextBytes / 1024} KiB`);
+    }
+  }
+
+  /** A peer by conversation id ("node:ID") or address; an unknown address is added. */
+  private resolvePeer(target: string, create = true): PeerRecord {
+    const found = this.findPeer(target);
+    if (found) return found;
+    if (target.startsWith('node:')) throw new PeerChatError('ERR_BAD_ADDRESS', `no known peer with node id ${target.slice(5)}`);
+    const addr = parseAddress(target);
+    if (!create) throw new PeerChatError('ERR_BAD_ADDRESS', `${addressKey(addr)} is not a known peer`);
+    if (this.me.isMe(addr)) throw new PeerChatError('ERR_BAD_ADDRESS', `${addressKey(addr)} is this node's own address`);
+    return this.peers.upsert(addr, { source: 'connect' });
+  }
+
+  private findPeer(target: string): PeerRecord | undefined {
+    if (target.startsWith('node:')) return this.peers.byNodeId(target.slice(5));
+    const addr = tryParseAddress(target);
+    return addr ? this.peers.get(addressKey(addr)) : undefined;
+  }
+
+  // ---------------------------------------------------------------- wiring
+
+  /** Classic payloads go to the inbound side, detected PeerChat sockets to the native one. */
+  private makeListener(): ClassicListener {
+    return new ClassicListener(this.ctx.transport, this.limits, {
+      onPayload: (p, conn) => this.inbound.onPayload(p, conn),
+      onDrop: (remote, reason) => this.logDrop(remote, reason, `dropped connection from ${remote}: ${reason}`, 'warn'),
+      // Without this hook no banner is offered: a node that does not speak native stays invisible.
+      onNative: this.opts.native ? (socket, leftover) => void this.native.adopt(socket, leftover, false) : undefined,
+    });
+  }
+
+  private setStatus(s: NodeStatus): void {
+    this.statusValue = s;
+    this.emit('status', s);
+  }
+
+  private logDrop(remote: string, reason: string, line: string, level: LogLevel): void {
+    const ip = remote.slice(0, remote.lastIndexOf(':'));
+    const kind = reason.replace(/"[^"]*"|\d+/g, '#').slice(0, 60);
+    const text = this.dropLog.take(`${ip} ${kind}`, line);
+    if (text) this.emit('log', level, text);
+  }
+
+  private schedulePeerSave(): void {
+    // After shutdown the directory is already on disk; late state changes (sessions closing) stay in memory.
+    if (this.savePeersTimer || this.closed) return;
+    this.savePeersTimer = setTimeout(() => {
+      this.savePeersTimer = undefined;
+      this.store.savePeers(this.peers.toStored());
+    }, 250);
+    this.savePeersTimer.unref();
+  }
+}
