@@ -1,7 +1,7 @@
 /** The chat webview's model: messages by conversation, unread counts, what the user looks at. */
-import type { ChatMessage, PeerView, SelfInfo } from '../src/protocol/webviewMessages';
+import { EVERYONE, type ChatMessage, type PeerView, type SelfInfo } from '../src/protocol/webviewMessages';
 
-export const EVERYONE = 'everyone';
+export { EVERYONE };
 
 /** What survives the webview being hidden and shown again (vscode.setState). */
 export interface PersistedState {
