@@ -1,5 +1,8 @@
-/** DOM building for the chat. Peer text only ever goes through textContent: never parsed as HTML. */
-import type { ChatMessage, SelfInfo } from '../src/protocol/webviewMessages';
+/**
+ * DOM building for the chat: elements, one message row, long-word breaks, folding. Peer text only
+ * ever goes through textContent or text nodes: never parsed as HTML.
+ */
+import type { ChatMessage, DeliveryState } from '../src/protocol/webviewMessages';
 
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -22,7 +25,8 @@ export function formatTime(ts: number): string {
   return d.toDateString() === new Date().toDateString() ? hm : `${dateFormat.format(d)} ${hm}`;
 }
 
-const STATE_LABEL: Record<string, [string, string]> = {
+/** Icon and label of each delivery state (a state the host adds later shows as a question mark). */
+const STATE_LABEL: Record<DeliveryState, [string, string]> = {
   sending: ['loading codicon-modifier-spin', 'sending'],
   queued: ['clock', 'queued: waits for the peer'],
   sent: ['check', 'sent'],
@@ -96,7 +100,7 @@ export function renderMessage(m: ChatMessage, showPeer: boolean, actions: Messag
     row.append(toggle);
   }
   if (m.direction === 'out' && m.state) {
-    const [ic, label] = STATE_LABEL[m.state] ?? ['question', m.state];
+    const [ic, label] = Object.hasOwn(STATE_LABEL, m.state) ? STATE_LABEL[m.state] : ['question', m.state];
     const st = el('div', `state state-${m.state}`);
     st.title = m.error ?? label;
     st.append(icon(ic), el('span', '', label));
@@ -118,21 +122,4 @@ export function renderMessage(m: ChatMessage, showPeer: boolean, actions: Messag
     row.append(st);
   }
   return row;
-}
-
-export function renderSelf(host: HTMLElement, self: SelfInfo | undefined): void {
-  const key = JSON.stringify(self ?? null);
-  if (host.dataset.key === key) return; // unchanged: leave the DOM alone
-  host.dataset.key = key;
-  host.replaceChildren();
-  if (!self) return;
-  const s = self.status;
-  const dot = el('span', `dot dot-${s.state}`);
-  const who = el('span', 'who', `${self.name} @ ${self.address}`);
-  let what = '';
-  if (s.state === 'listening') what = 'listening';
-  else if (s.state === 'starting') what = 'starting…';
-  else if (s.state === 'stopped') what = 'stopped';
-  else what = s.reason;
-  host.append(dot, who, el('span', `status status-${s.state}`, what));
 }

@@ -3,9 +3,16 @@
  * guards: neither side trusts what it receives. Type-only imports, so the webview bundle stays free
  * of Node code.
  */
-import type { ChatMessage, PeerView, SelfInfo } from '../core/chatTypes';
+import type { ChatMessage, DeliveryState, EVERYONE as CORE_EVERYONE, NodeStatus, PeerStateName, PeerView, SelfInfo } from '../core/chatTypes';
 
-export type { ChatMessage, PeerView, SelfInfo };
+export type { ChatMessage, DeliveryState, NodeStatus, PeerStateName, PeerView, SelfInfo };
+
+/**
+ * The conversation that holds broadcasts and shows everything received. Mirrors `EVERYONE` in
+ * `src/core/chatTypes.ts`: declared here so the webview imports nothing from core, typed as
+ * core's literal so the compiler refuses a different value.
+ */
+export const EVERYONE: typeof CORE_EVERYONE = 'everyone';
 
 export type HostToWebview =
   /** Full state: sent after `ready`; `messages` is the newest page, `more` says older ones exist. */

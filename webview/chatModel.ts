@@ -1,16 +1,6 @@
 /** The chat webview's model: messages by conversation, unread counts, what the user looks at. */
-import type { ChatMessage, PeerView, SelfInfo } from '../src/protocol/webviewMessages';
-
-export const EVERYONE = 'everyone';
-
-/** What survives the webview being hidden and shown again (vscode.setState). */
-export interface PersistedState {
-  conversation: string;
-  drafts: Record<string, string>;
-  lastRead: Record<string, number>;
-  /** Pixels from the bottom of the log when the view was hidden (0 = following new messages). */
-  fromBottom?: number;
-}
+import { EVERYONE, type ChatMessage, type PeerView, type SelfInfo } from '../src/protocol/webviewMessages';
+import type { PersistedState } from './persist';
 
 export class ChatModel {
   self: SelfInfo | undefined;
@@ -24,7 +14,12 @@ export class ChatModel {
   private readonly newest = new Map<string, number>();
   private readonly unread = new Map<string, number>();
 
-  constructor(public persisted: PersistedState) {}
+  constructor(readonly persisted: PersistedState) {}
+
+  /** The conversation on screen. */
+  get current(): string {
+    return this.persisted.conversation;
+  }
 
   reset(messages: ChatMessage[]): void {
     this.byId.clear();
