@@ -2,9 +2,9 @@ import * as vscode from 'vscode';
 import { parseAddress } from './core/address';
 import { DIALECT_LABELS, DIALECT_NAMES } from './core/classic/dialects';
 import { EVERYONE, PeerView } from './core/chatTypes';
-import { PeerChatError } from './core/errors';
 import { PeerNode, PeerResult } from './core/node';
 import { PeerChatConfig } from './config';
+import { errorText, withErrorToast } from './errorToast';
 
 /** What the command handlers need from the composition root. */
 export interface CommandContext {
@@ -30,12 +30,8 @@ function validateAddressInput(v: string): string | undefined {
     parseAddress(v);
     return undefined;
   } catch (err) {
-    return (err as Error).message;
+    return errorText(err);
   }
-}
-
-function message(err: unknown): string {
-  return err instanceof PeerChatError ? err.message : err instanceof Error ? err.message : String(err);
 }
 
 async function askAddress(prompt: string): Promise<string | undefined> {
@@ -76,21 +72,12 @@ function summarize(what: string, results: PeerResult[]): void {
   }
 }
 
-/** Registers every command; returns their disposables. */
-export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
+/** Registers every command; disposing the result unregisters them all. */
+export function registerCommands(ctx: CommandContext): vscode.Disposable {
   const { node } = ctx;
-  const reg = (id: string, fn: (...args: never[]) => unknown) =>
-    vscode.commands.registerCommand(id, async (...args: never[]) => {
-      try {
-        return await fn(...args);
-      } catch (err) {
-        ctx.log.error(`${id}: ${message(err)}`);
-        void vscode.window.showErrorMessage(`PeerChat: ${message(err)}`);
-        return undefined;
-      }
-    });
+  const reg = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, withErrorToast(id, ctx.log, fn));
 
-  return [
+  return vscode.Disposable.from(
     reg('peerchat.connect', async (arg?: PeerArg) => {
       const address = argAddress(arg) ?? (await askAddress('Connect to a peer: its host:port'));
       if (!address) return undefined;
@@ -234,5 +221,5 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     }),
 
     reg('peerchat.showLog', () => ctx.log.show()),
-  ];
+  );
 }

@@ -1,13 +1,16 @@
-/** Composition root: builds the node, the views and the commands; everything goes into subscriptions. */
-import * as net from 'node:net';
+/** Composition root: builds the node, the views and the commands, and owns everything it builds. */
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { PeerChatConfig, readConfig, SECTION } from './config';
-import { ChatMessage, EVERYONE } from './core/chatTypes';
-import { PeerChatError } from './core/errors';
+import { EVERYONE } from './core/chatTypes';
 import { PeerNode } from './core/node';
 import { FileStore } from './core/store';
+import { errorText, withErrorToast } from './errorToast';
+import { Disposable } from './lifecycle';
 import { createLog, writeLog } from './log';
+import { coalesce, onNodeEvent } from './nodeEvents';
+import { MessageNotifier } from './notifier';
+import { handleListenError } from './portConflict';
 import { StatusBar } from './statusBar';
 import { ChatViewProvider } from './views/chatView';
 import { PeersTreeProvider } from './views/peersTree';
@@ -28,113 +31,98 @@ export interface PeerChatApi {
   reload(): Promise<PeerChatApi>;
 }
 
-let current: { node: PeerNode; disposables: vscode.Disposable[] } | undefined;
+/** The node and everything built around it by one activation. */
+let current: { node: PeerNode; owner: Disposable } | undefined;
 const exported = {} as PeerChatApi;
 
 export function activate(context: vscode.ExtensionContext): PeerChatApi {
-  const disposables: vscode.Disposable[] = [];
-  context.subscriptions.push({ dispose: () => disposables.forEach((d) => d.dispose()) });
-  return activateInto(context, disposables);
-}
-
-function activateInto(context: vscode.ExtensionContext, subscriptions: vscode.Disposable[]): PeerChatApi {
   const t0 = performance.now();
-  const log = createLog();
-  subscriptions.push(log);
+  const owner = new Disposable();
+  // Also handed to VS Code: if it disposes the subscriptions without awaiting deactivate(),
+  // nothing of ours is left behind. Disposing twice is harmless.
+  context.subscriptions.push(owner);
+  const log = owner.register(createLog());
   let config = readConfig();
-  if (config.nameProblem) void vscode.window.showWarningMessage(`PeerChat: ${config.nameProblem}`);
+  const warnName = () => {
+    if (config.nameProblem) void vscode.window.showWarningMessage(`PeerChat: ${config.nameProblem}`);
+  };
+  warnName();
 
   const storageDir = (context.storageUri ?? context.globalStorageUri).fsPath;
   const store = new FileStore(storageDir, config.historyLimit, (msg) => log.error(msg));
   const node = new PeerNode({ ...nodeSettings(config), store, limits: { maxHistory: config.historyLimit } });
-  current = { node, disposables: subscriptions };
-  node.on('log', (level, text) => writeLog(log, level, text));
+  current = { node, owner };
+  owner.register(onNodeEvent(node, 'log', (level, text) => writeLog(log, level, text)));
 
-  const statusBar = new StatusBar(node);
-  const peersTree = new PeersTreeProvider(node);
-  const treeView = vscode.window.createTreeView('peerchat.peers', { treeDataProvider: peersTree, showCollapseAll: false });
-  treeView.description = peersTree.describeSelf();
-  subscriptions.push(statusBar, peersTree, treeView);
+  const statusBar = owner.register(new StatusBar(node));
+  const peersTree = owner.register(new PeersTreeProvider(node));
+  const treeView = owner.register(vscode.window.createTreeView('peerchat.peers', { treeDataProvider: peersTree, showCollapseAll: false }));
+  const describeSelf = () => (treeView.description = peersTree.describeSelf());
+  describeSelf();
 
-  const showChat = (conversation?: string) => chatView.show(conversation);
-  const send = async (conversation: string, text: string) => {
-    try {
-      if (conversation === EVERYONE) await node.broadcast(text);
-      else await node.send(conversation, text);
-    } catch (err) {
-      void vscode.window.showErrorMessage(`PeerChat: ${(err as Error).message}`);
-    }
-  };
-  const chatView = new ChatViewProvider(
-    context.extensionUri,
-    node,
-    {
-      send,
-      retry: async (id) => {
-        try {
-          await node.retry(id);
-        } catch (err) {
-          void vscode.window.showErrorMessage(`PeerChat: ${(err as Error).message}`);
-        }
+  const chatView = owner.register(
+    new ChatViewProvider(
+      context.extensionUri,
+      node,
+      {
+        send: withErrorToast('send', log, async (conversation: string, text: string) => {
+          if (conversation === EVERYONE) await node.broadcast(text);
+          else await node.send(conversation, text);
+        }),
+        retry: withErrorToast('retry', log, async (id: string) => void (await node.retry(id))),
+        cancel: (id) => {
+          if (!node.cancel(id)) void vscode.window.showInformationMessage('PeerChat: that message is no longer waiting.');
+        },
+        viewing: (conversation) => node.markRead(conversation),
+        command: (name) => void vscode.commands.executeCommand(name === 'connect' ? 'peerchat.connect' : 'peerchat.copyMyAddress'),
       },
-      cancel: (id) => {
-        if (!node.cancel(id)) void vscode.window.showInformationMessage('PeerChat: that message is no longer waiting.');
-      },
-      viewing: (conversation) => node.markRead(conversation),
-      command: (name) => void vscode.commands.executeCommand(name === 'connect' ? 'peerchat.connect' : 'peerchat.copyMyAddress'),
-    },
-    log,
+      log,
+    ),
   );
-  subscriptions.push(chatView, vscode.window.registerWebviewViewProvider(ChatViewProvider.viewId, chatView));
+  owner.register(vscode.window.registerWebviewViewProvider(ChatViewProvider.viewId, chatView));
 
-  const notifier = new MessageNotifier(chatView, () => config);
-  node.on('message', (m) => {
-    chatView.pushMessage(m);
-    notifier.onMessage(m);
-  });
-  // A burst of messages changes the peer table (last seen) on every one: refresh the views at
-  // most every 100 ms, not once per message.
-  let peersTimer: NodeJS.Timeout | undefined;
-  node.on('peers', () => {
-    peersTimer ??= setTimeout(() => {
-      peersTimer = undefined;
-      peersTree.refresh();
-      statusBar.update();
-      chatView.pushPeers();
-    }, 100);
-  });
-  subscriptions.push({ dispose: () => clearTimeout(peersTimer) });
-  node.on('status', () => {
-    statusBar.update();
-    treeView.description = peersTree.describeSelf();
+  const notifier = owner.register(new MessageNotifier(chatView, () => config.notifications));
+  owner.register(
+    onNodeEvent(node, 'message', (m) => {
+      chatView.pushMessage(m);
+      notifier.onMessage(m);
+    }),
+  );
+  // Every message of a burst touches the peer table (last seen): one push per 100 ms at most.
+  const peersChanged = owner.register(coalesce(100, () => chatView.pushPeers()));
+  owner.register(onNodeEvent(node, 'peers', peersChanged));
+  const selfChanged = () => {
+    describeSelf();
     chatView.pushSelf();
-  });
+  };
+  owner.register(onNodeEvent(node, 'status', selfChanged));
 
+  const listenError = (err: unknown) => handleListenError(err, config, log);
   const startNode = async () => {
     try {
       await node.start();
     } catch (err) {
-      await offerAnotherPort(err, config);
+      await listenError(err);
       return;
     }
-    for (const p of config.knownPeers) void node.connect(p).catch((e: Error) => log.warn(`knownPeers: ${e.message}`));
+    for (const p of config.knownPeers) void node.connect(p).catch((e: unknown) => log.warn(`greeting ${p} from peerchat.knownPeers: ${errorText(e)}`));
   };
 
-  subscriptions.push(...registerCommands({ node, config: () => config, showChat, startNode, log }));
+  owner.register(registerCommands({ node, config: () => config, showChat: (conversation) => chatView.show(conversation), startNode, log }));
 
-  subscriptions.push(
+  owner.register(
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (!e.affectsConfiguration(SECTION)) return;
       config = readConfig();
-      if (config.nameProblem) void vscode.window.showWarningMessage(`PeerChat: ${config.nameProblem}`);
+      warnName();
       try {
         await node.reconfigure(nodeSettings(config));
       } catch (err) {
-        await offerAnotherPort(err, config);
+        await listenError(err);
       }
-      treeView.description = peersTree.describeSelf();
+      // A new name or advertised address changes what we show without a status event.
+      selfChanged();
       statusBar.update();
-      chatView.pushSelf();
     }),
   );
 
@@ -142,9 +130,7 @@ function activateInto(context: vscode.ExtensionContext, subscriptions: vscode.Di
   log.info(`activated in ${(performance.now() - t0).toFixed(1)} ms; ${node.getHistory().length} messages of history, ${node.peers.size} peers, node ${node.nodeId.slice(0, 8)}`);
   const reload = async () => {
     await deactivate();
-    const fresh: vscode.Disposable[] = [];
-    context.subscriptions.push({ dispose: () => fresh.forEach((d) => d.dispose()) });
-    return activateInto(context, fresh);
+    return activate(context);
   };
   // One exported object for the extension's lifetime: after a reload it points at the new node.
   return Object.assign(exported, { node, chatView, peersTree, started, storageDir, reload });
@@ -155,9 +141,9 @@ export async function deactivate(): Promise<void> {
   const c = current;
   current = undefined;
   if (!c) return;
+  // The views stay up while the node shuts down: its last status events still have somewhere to go.
   await c.node.shutdown();
-  c.disposables.forEach((d) => d.dispose());
-  c.disposables.length = 0;
+  c.owner.dispose();
 }
 
 /** The node options that come from settings (and change without a reload). */
@@ -170,74 +156,4 @@ function nodeSettings(c: PeerChatConfig) {
     inactiveAfterSeconds: c.inactiveAfterSeconds,
     readReceipts: c.readReceipts,
   };
-}
-
-/** A port in use: say so plainly and offer a free port nearby. */
-async function offerAnotherPort(err: unknown, config: PeerChatConfig): Promise<void> {
-  const e = err as PeerChatError;
-  if (e?.code !== 'ERR_PORT_IN_USE') {
-    void vscode.window.showErrorMessage(`PeerChat: ${e?.message ?? String(err)}`);
-    return;
-  }
-  const free = await findFreePort(config.host, config.port + 1);
-  const use = free ? `Use Port ${free}` : undefined;
-  const choice = await vscode.window.showErrorMessage(
-    `PeerChat: ${e.message}. Another program (or another VS Code window) uses it.`,
-    ...(use ? [use] : []),
-    'Open Settings',
-  );
-  if (choice === use && free) {
-    const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
-    await vscode.workspace.getConfiguration(SECTION).update('port', free, target);
-  } else if (choice === 'Open Settings') {
-    await vscode.commands.executeCommand('workbench.action.openSettings', 'peerchat.port');
-  }
-}
-
-function findFreePort(host: string, from: number): Promise<number | undefined> {
-  const tryPort = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen({ host, port, exclusive: true }, () => s.close(() => resolve(true)));
-    });
-  return (async () => {
-    for (let p = from; p < from + 50 && p <= 65535; p++) if (await tryPort(p)) return p;
-    return undefined;
-  })();
-}
-
-/** One notification at a time for messages that arrive while the chat is hidden. */
-class MessageNotifier {
-  private showing = false;
-  private missed = 0;
-
-  constructor(
-    private readonly chat: ChatViewProvider,
-    private readonly config: () => PeerChatConfig,
-  ) {}
-
-  onMessage(m: ChatMessage): void {
-    if (m.direction !== 'in' || !this.config().notifications) return;
-    if (this.chat.isVisible) return; // the user can see it already
-    if (this.showing) {
-      this.missed++;
-      return;
-    }
-    this.showing = true;
-    const text = m.text.length > 120 ? `${m.text.slice(0, 120)}…` : m.text;
-    void vscode.window
-      .showInformationMessage(`PeerChat — ${m.name}: ${text.replace(/\s+/g, ' ')}`, 'Open Chat')
-      .then((choice) => {
-        this.showing = false;
-        if (choice) void this.chat.show(m.conversation);
-        if (this.missed > 0) {
-          const n = this.missed;
-          this.missed = 0;
-          void vscode.window.showInformationMessage(`PeerChat: ${n} more message${n === 1 ? '' : 's'} arrived.`, 'Open Chat').then((c) => {
-            if (c) void this.chat.show();
-          });
-        }
-      });
-  }
 }

@@ -1,11 +1,19 @@
 import * as vscode from 'vscode';
 import { PeerNode } from './core/node';
+import { Disposable } from './lifecycle';
+import { coalesce, onNodeEvent } from './nodeEvents';
 
-/** `PeerChat :PORT · N peers`, or the error; opens the chat. */
-export class StatusBar implements vscode.Disposable {
-  private readonly item = vscode.window.createStatusBarItem('peerchat.status', vscode.StatusBarAlignment.Right, 100);
+/** `PeerChat :PORT · N peers`, or the error; opens the chat. Follows the node by itself. */
+export class StatusBar extends Disposable {
+  private readonly item = this.register(vscode.window.createStatusBarItem('peerchat.status', vscode.StatusBarAlignment.Right, 100));
 
   constructor(private readonly node: PeerNode) {
+    super();
+    this.register(onNodeEvent(node, 'status', () => this.update()));
+    // Every message of a burst touches the peer table (last seen): the count is redrawn at most
+    // every 100 ms, not once per message.
+    const peersChanged = this.register(coalesce(100, () => this.update()));
+    this.register(onNodeEvent(node, 'peers', peersChanged));
     this.item.name = 'PeerChat';
     this.item.command = 'peerchat.openChat';
     this.update();
@@ -46,9 +54,5 @@ export class StatusBar implements vscode.Disposable {
         break;
     }
     this.item.tooltip = tip;
-  }
-
-  dispose(): void {
-    this.item.dispose();
   }
 }

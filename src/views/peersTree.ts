@@ -2,6 +2,8 @@ import * as vscode from 'vscode';
 import { PeerView } from '../core/chatTypes';
 import { DIALECT_LABELS, DialectName } from '../core/classic/dialects';
 import { PeerNode } from '../core/node';
+import { Disposable } from '../lifecycle';
+import { coalesce, onNodeEvent } from '../nodeEvents';
 
 const ICONS: Record<PeerView['state'], [string, string]> = {
   connected: ['pass-filled', 'testing.iconPassed'],
@@ -18,21 +20,16 @@ function ago(ts: number | undefined): string {
   return new Date(ts).toLocaleString();
 }
 
-/** The Peers view: one row per peer; the view's description shows who you are. */
-export class PeersTreeProvider implements vscode.TreeDataProvider<PeerView>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<PeerView | undefined>();
+/** The Peers view: one row per peer, redrawn when the node's peer table changes; the view's description shows who you are. */
+export class PeersTreeProvider extends Disposable implements vscode.TreeDataProvider<PeerView> {
+  private readonly changed = this.register(new vscode.EventEmitter<PeerView | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
-  private pending: NodeJS.Timeout | undefined;
+  /** Every message of a burst touches the peer table (last seen): one redraw per 100 ms at most. */
+  readonly refresh = this.register(coalesce(100, () => this.changed.fire(undefined)));
 
-  constructor(private readonly node: PeerNode) {}
-
-  /** Coalesces bursts of peer changes into one refresh. */
-  refresh(): void {
-    if (this.pending) return;
-    this.pending = setTimeout(() => {
-      this.pending = undefined;
-      this.changed.fire(undefined);
-    }, 50);
+  constructor(private readonly node: PeerNode) {
+    super();
+    this.register(onNodeEvent(node, 'peers', this.refresh));
   }
 
   getChildren(element?: PeerView): PeerView[] {
@@ -66,10 +63,5 @@ export class PeersTreeProvider implements vscode.TreeDataProvider<PeerView>, vsc
     const s = this.node.status;
     const state = s.state === 'error' ? (s.code === 'ERR_PORT_IN_USE' ? 'port in use' : 'error') : s.state;
     return `${this.node.name} @ ${this.node.address} · ${state}`;
-  }
-
-  dispose(): void {
-    clearTimeout(this.pending);
-    this.changed.dispose();
   }
 }
