@@ -4,7 +4,6 @@
 
 /** @typedef {import('../harness/runUi').SpecContext} SpecContext */
 
-const assert = require('assert');
 const path = require('path');
 
 const VSIX = path.join(__dirname, '..', '..', `peerchat-${require('../../package.json').version}.vsix`);
