@@ -3,7 +3,8 @@
 #   1. scripts/setup.sh (idempotent: Debian packages, code-server 4.100.3 in the cache)
 #   2. build once: npm run package (typecheck + esbuild -> dist/, vsce -> peerchat-<v>.vsix)
 #      and the extension-host test bundles (out/test/integration/, out/test/integration-untrusted/)
-#   3. unit, interop, integration (real VS Code extension host), untrusted (the extension host
+#   3. lint (npm run lint: ESLint with the import boundaries; runs whether or not the build passed)
+#   4. unit, interop, integration (real VS Code extension host), untrusted (the extension host
 #      in an untrusted workspace: restricted settings), ui (packaged .vsix, Chromium)
 # Every layer runs even when an earlier one failed (interop, integration, untrusted and ui need the build,
 # so a failed build marks them failed without running them). Ends with each layer's
@@ -83,6 +84,7 @@ fi
 timings+=("build $(elapsed "$t0")")
 [ "$build_ok" = 1 ] || { status=1; echo "test.sh: build failed"; }
 
+run_layer lint node scripts/lint.js
 run_layer unit node scripts/run-unit.js
 if [ "$build_ok" = 1 ]; then
   run_layer interop node scripts/run-unit.js interop

@@ -32,6 +32,17 @@ const noBuild = argv.includes('--no-build') || process.env.PEERCHAT_SKIP_BUILD =
 const filters = argv.filter((a) => !a.startsWith('--'));
 const TEST_TIMEOUT = Number(process.env.PEERCHAT_UI_TEST_TIMEOUT || 60_000);
 
+/**
+ * What each UI test receives (specs annotate their test functions with it).
+ * @typedef {object} SpecContext
+ * @property {import('playwright-core').Page} page the workbench, one page per spec file
+ * @property {number} port peerchat.port of the workspace
+ * @property {string} workspace the workspace folder
+ * @property {Awaited<ReturnType<typeof h.startCodeServer>>} codeServer
+ * @property {typeof h} ui the helpers of ./vscodeWeb.js
+ * @property {(name: string, opts?: { keepMouse?: boolean }) => Promise<string>} screenshot saves test-results/ui/<spec>-<name>.png
+ */
+
 const counts = { passed: 0, failed: 0 };
 let summaryPrinted = false;
 function printSummary(passed, failed) {
@@ -102,6 +113,7 @@ async function main() {
     }
     for (const [name, fn] of tests) {
       const started = Date.now();
+      /** @type {SpecContext} */
       const ctx = {
         page,
         port: ws.port,

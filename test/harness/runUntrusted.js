@@ -49,15 +49,17 @@ async function startWatchedPeer() {
     socket.on('close', () => sockets.delete(socket));
     socket.setTimeout(2000, () => socket.destroy());
   });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, h.HOST, resolve);
-  });
+  await /** @type {Promise<void>} */ (
+    new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, h.HOST, () => resolve());
+    })
+  );
   h.onCleanup(async () => {
     for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(() => r()));
+    await /** @type {Promise<void>} */ (new Promise((r) => server.close(() => r())));
   });
-  const { port } = server.address();
+  const { port } = /** @type {net.AddressInfo} */ (server.address());
   const report = () => {
     const lines = fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
     const connections = lines.filter((l) => JSON.parse(l).event === 'connection').length;

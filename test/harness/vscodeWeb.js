@@ -37,7 +37,7 @@ function freePort() {
     srv.unref();
     srv.on('error', reject);
     srv.listen(0, HOST, () => {
-      const { port } = srv.address();
+      const { port } = /** @type {net.AddressInfo} */ (srv.address());
       srv.close(() => resolve(port));
     });
   });
@@ -81,13 +81,15 @@ async function freePorts(n) {
   try {
     for (let i = 0; i < n; i++) {
       const srv = net.createServer();
-      await new Promise((res, rej) => {
-        srv.on('error', rej);
-        srv.listen(0, HOST, res);
-      });
+      await /** @type {Promise<void>} */ (
+        new Promise((res, rej) => {
+          srv.on('error', rej);
+          srv.listen(0, HOST, () => res());
+        })
+      );
       servers.push(srv);
     }
-    return servers.map((s) => s.address().port);
+    return servers.map((s) => /** @type {net.AddressInfo} */ (s.address()).port);
   } finally {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   }
@@ -292,7 +294,7 @@ function runMain(name, main, { timeoutMs }) {
     });
   }
   process.on('uncaughtException', (err) => void finish(1, `${name}: uncaught ${(err && err.stack) || err}`));
-  process.on('unhandledRejection', (err) => log(`warning: unhandled rejection: ${(err && err.stack) || err}`));
+  process.on('unhandledRejection', (/** @type {any} */ err) => log(`warning: unhandled rejection: ${(err && err.stack) || err}`));
   Promise.resolve()
     .then(main)
     .then(
@@ -362,6 +364,9 @@ const UNTRUSTED_USER_SETTINGS = {
  * UNTRUSTED_USER_SETTINGS (nothing is ever trusted, as the user-data dir is fresh). Otherwise
  * workspace trust is off (everything trusted), as before.
  * Returns { port, url, userDataDir, extensionsDir, logFile, stop() }.
+ *
+ * @param {{ label?: string, folder?: string, vsix?: string, env?: Record<string, string>,
+ *   logFile?: string, userSettings?: Record<string, unknown>, untrusted?: boolean }} options
  */
 async function startCodeServer({ label = 'cs', folder, vsix, env = {}, logFile, userSettings = {}, untrusted = false }) {
   const bin = codeServerBin();
@@ -386,6 +391,7 @@ async function startCodeServer({ label = 'cs', folder, vsix, env = {}, logFile, 
     ...(untrusted ? UNTRUSTED_USER_SETTINGS : {}),
     ...userSettings,
   });
+  /** @type {NodeJS.ProcessEnv} */
   const childEnv = {
     ...process.env,
     EXTENSIONS_GALLERY: '{"serviceUrl":""}',
@@ -396,7 +402,7 @@ async function startCodeServer({ label = 'cs', folder, vsix, env = {}, logFile, 
     TMPDIR: path.join(root, 'tmp'),
     ...env,
   };
-  fs.mkdirSync(childEnv.TMPDIR, { recursive: true });
+  fs.mkdirSync(/** @type {string} */ (childEnv.TMPDIR), { recursive: true });
   delete childEnv.PORT; // code-server would take $PORT over --bind-addr
   delete childEnv.PASSWORD;
   delete childEnv.HASHED_PASSWORD;
@@ -434,7 +440,8 @@ async function startCodeServer({ label = 'cs', folder, vsix, env = {}, logFile, 
   if (folder) args.push(folder);
   const child = cp.spawn(bin, args, { detached: true, stdio: ['ignore', out, out], env: childEnv });
   fs.closeSync(out);
-  let exited = null;
+  // Set by the handlers below (a cast, so that the loop's check is not narrowed to `null`).
+  let exited = /** @type {{ code: number | null, sig: string | null } | null} */ (null);
   child.on('exit', (code, sig) => (exited = { code, sig }));
   child.on('error', (err) => (exited = { code: -1, sig: String(err) }));
   const stop = () => killGroup(child.pid);
@@ -541,7 +548,11 @@ function remoteUri(cs, p) {
   return `vscode-remote://${HOST}:${cs.port}${p.split(path.sep).join('/')}`;
 }
 
-/** The workbench URL for `folder`, with optional payload pairs (e.g. extension test paths). */
+/**
+ * The workbench URL for `folder`, with optional payload pairs (e.g. extension test paths).
+ * @param {{ url: string }} cs
+ * @param {{ folder?: string, payload?: string[][] }} [options]
+ */
 function workbenchUrl(cs, { folder, payload } = {}) {
   const q = new URLSearchParams();
   if (folder) q.set('folder', folder);
@@ -645,7 +656,10 @@ async function focusWorkbench(page) {
   const box = await status.boundingBox().catch(() => null);
   if (box) await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
   // Drop the status bar's own focus (and its outline); keys then go to the workbench's window.
-  await page.evaluate(() => document.activeElement && document.activeElement.blur && document.activeElement.blur());
+  await page.evaluate(() => {
+    const active = /** @type {HTMLElement | null} */ (document.activeElement);
+    if (active && active.blur) active.blur();
+  });
   await parkMouse(page);
 }
 

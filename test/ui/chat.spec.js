@@ -3,6 +3,8 @@
 // hostile text renders as text. Screenshots in test-results/ui/.
 'use strict';
 
+/** @typedef {import('../harness/runUi').SpecContext} SpecContext */
+
 const assert = require('assert');
 const path = require('path');
 const { startJsonProcess } = require('./support/jsonProcess');
@@ -29,6 +31,7 @@ async function typeInComposer(chat, text) {
   await input.press('Enter');
 }
 
+/** @param {SpecContext} t */
 exports['a message from a Python classmate appears in the chat and its sender in the Peers view'] = async ({ page, port, ui, screenshot }) => {
   const p = await refpeer(ui);
   await ui.openPeerChat(page);
@@ -50,6 +53,7 @@ exports['a message from a Python classmate appears in the chat and its sender in
   await screenshot('message-from-python');
 };
 
+/** @param {SpecContext} t */
 exports['a message typed in the Chat webview reaches the Python peer'] = async ({ page, ui, screenshot }) => {
   const p = await refpeer(ui);
   const chat = await ui.chatFrame(page);
@@ -63,6 +67,7 @@ exports['a message typed in the Chat webview reaches the Python peer'] = async (
   await screenshot('typed-message-sent');
 };
 
+/** @param {SpecContext} t */
 exports['Connect to Peer… from the Command Palette greets the peer'] = async ({ page, ui, screenshot }) => {
   const p = await refpeer(ui);
   await ui.dismissNotifications(page);
@@ -78,6 +83,7 @@ exports['Connect to Peer… from the Command Palette greets the peer'] = async (
   await screenshot('connect-from-palette');
 };
 
+/** @param {SpecContext} t */
 exports['Broadcast Message… from the Command Palette reaches the peer'] = async ({ page, ui, screenshot }) => {
   const p = await refpeer(ui);
   await ui.dismissNotifications(page);
@@ -92,6 +98,7 @@ exports['Broadcast Message… from the Command Palette reaches the peer'] = asyn
   await screenshot('broadcast-from-palette');
 };
 
+/** @param {SpecContext} t */
 exports['hostile text from a peer renders as text and runs nothing'] = async ({ page, port, ui, screenshot }) => {
   const p = await refpeer(ui);
   const chat = await ui.chatFrame(page);
@@ -109,6 +116,7 @@ exports['hostile text from a peer renders as text and runs nothing'] = async ({ 
   await screenshot('hostile-text');
 };
 
+/** @param {SpecContext} t */
 exports['the chat keeps its history after a window reload'] = async ({ page, ui, screenshot }) => {
   const reloaded = page.waitForEvent('load', { timeout: 60_000 });
   await ui.runCommand(page, 'Developer: Reload Window');

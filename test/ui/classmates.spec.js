@@ -4,6 +4,8 @@
 // its own form without any setting.
 'use strict';
 
+/** @typedef {import('../harness/runUi').SpecContext} SpecContext */
+
 const assert = require('assert');
 const path = require('path');
 const { startJsonProcess } = require('./support/jsonProcess');
@@ -24,10 +26,11 @@ async function typeInComposer(chat, text) {
   await input.press('Enter');
 }
 
-for (const [label, script, name, extra] of [
+for (const [label, script, name, extra] of /** @type {[string, string, string, string[]][]} */ ([
   ['a line-mode program', 'linemode.py', 'lineguy', []],
   ['a bracket-form program', 'bracket.py', 'brackets', ['--form', 'at']],
-]) {
+])) {
+  /** @param {SpecContext} t */
   exports[`${label} chats with the Chat view both ways`] = async ({ page, port, ui, screenshot }) => {
     const peer = await family(ui, script, name, extra);
     await ui.openPeerChat(page);

@@ -3,8 +3,11 @@
 // Each export is one test; they run in order on the same workbench page.
 'use strict';
 
+/** @typedef {import('../harness/runUi').SpecContext} SpecContext */
+
 const assert = require('assert');
 
+/** @param {SpecContext} t */
 exports['the PeerChat activity-bar tab exists and opens'] = async ({ page, ui, screenshot }) => {
   const tab = ui.peerChatTab(page);
   await tab.waitFor({ state: 'visible' });
@@ -13,6 +16,7 @@ exports['the PeerChat activity-bar tab exists and opens'] = async ({ page, ui, s
   await screenshot('container-open');
 };
 
+/** @param {SpecContext} t */
 exports['the Peers view and the Chat webview appear'] = async ({ page, ui, screenshot }) => {
   await ui.openPeerChat(page);
   await ui.expandView(page, 'Peers');
@@ -27,6 +31,7 @@ exports['the Peers view and the Chat webview appear'] = async ({ page, ui, scree
   await screenshot('views');
 };
 
+/** @param {SpecContext} t */
 exports['a command runs from the Command Palette'] = async ({ page, port, ui, screenshot }) => {
   await ui.dismissNotifications(page);
   await ui.runCommand(page, 'PeerChat: Copy My Address');

@@ -2,6 +2,8 @@
 // hostile names are cleaned in the Peers view, nothing becomes a link or a command.
 'use strict';
 
+/** @typedef {import('../harness/runUi').SpecContext} SpecContext */
+
 const assert = require('assert');
 const net = require('net');
 
@@ -29,6 +31,7 @@ const HOSTILE = [
 // A 60 KB word: over what fits one classic write, under the per-message limit (64 KiB).
 const LONG_WORD = 'A'.repeat(60_000);
 
+/** @param {SpecContext} t */
 exports['hostile texts from a peer render as text and run nothing'] = async ({ page, port, ui, screenshot }) => {
   await ui.openPeerChat(page);
   await ui.expandView(page, 'Chat');
@@ -58,7 +61,7 @@ exports['hostile texts from a peer render as text and run nothing'] = async ({ p
     title: document.title,
     injected: document.querySelectorAll('.log img, .log script, .log a, .log svg, .log style, .log iframe, .log [onerror], .log [onload], .log [href]').length,
     bodyVisible: getComputedStyle(document.body).display !== 'none',
-    overflow: document.querySelector('.log').scrollWidth - document.querySelector('.log').clientWidth,
+    overflow: /** @type {Element} */ (document.querySelector('.log')).scrollWidth - /** @type {Element} */ (document.querySelector('.log')).clientWidth,
   }));
   assert.strictEqual(dom.injected, 0, 'no element was created from peer text');
   assert.ok(!/pwned/.test(dom.title), `no script ran in the webview (title ${dom.title})`);
@@ -69,7 +72,7 @@ exports['hostile texts from a peer render as text and run nothing'] = async ({ p
   const names = await frame.evaluate(() =>
     Array.from(document.querySelectorAll('.msg.in'))
       .filter((row) => row.querySelector('.peer')?.textContent === '127.0.0.1:47999')
-      .map((row) => row.querySelector('.name').textContent),
+      .map((row) => /** @type {Element} */ (row.querySelector('.name')).textContent),
   );
   assert.ok(names.length >= HOSTILE.length, `messages from the hostile peer: ${names.length}`);
   assert.ok(names.every((n) => n === 'mallory'), `names shown: ${JSON.stringify([...new Set(names)])}`);
@@ -82,6 +85,7 @@ exports['hostile texts from a peer render as text and run nothing'] = async ({ p
   await screenshot('hostile-texts');
 };
 
+/** @param {SpecContext} t */
 exports['a message over the per-message limit is refused with a logged reason, not shown'] = async ({ page, port, ui }) => {
   const frame = await ui.chatFrameHandle(page);
   const before = await frame.evaluate(() => document.querySelectorAll('.msg.in').length);

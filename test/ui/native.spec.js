@@ -3,6 +3,8 @@
 // that is away shows queued (with Cancel) and is delivered when it returns.
 'use strict';
 
+/** @typedef {import('../harness/runUi').SpecContext} SpecContext */
+
 const assert = require('assert');
 const fs = require('fs');
 const os = require('os');
@@ -28,6 +30,7 @@ async function typeInComposer(chat, text) {
 let cliPort;
 let data;
 
+/** @param {SpecContext} t */
 exports['Connect to Peer… to a PeerChat terminal peer opens a native session, shown in the Peers view'] = async ({ page, port, ui, screenshot }) => {
   data = fs.mkdtempSync(path.join(os.tmpdir(), 'peerchat-ui-cli-'));
   ui.onCleanup(() => fs.rmSync(data, { recursive: true, force: true }));
@@ -54,6 +57,7 @@ exports['Connect to Peer… to a PeerChat terminal peer opens a native session, 
   await cli.waitFor((e) => e.type === 'bye', 5000, 'bye');
 };
 
+/** @param {SpecContext} t */
 exports['a message shows delivered and read; one sent while the peer is away shows queued, then goes'] = async ({ page, port, ui, screenshot }) => {
   const chat = await ui.chatFrame(page);
   // The peer is away (it quit above): the message waits, visibly.

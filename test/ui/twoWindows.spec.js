@@ -2,7 +2,8 @@
 // with its own workspace and port. They chat natively, with receipts, both ways.
 'use strict';
 
-const assert = require('assert');
+/** @typedef {import('../harness/runUi').SpecContext} SpecContext */
+
 const path = require('path');
 
 const VSIX = path.join(__dirname, '..', '..', `peerchat-${require('../../package.json').version}.vsix`);
@@ -14,6 +15,7 @@ async function typeInComposer(chat, text) {
   await input.press('Enter');
 }
 
+/** @param {SpecContext} t */
 exports['two PeerChat windows chat natively with receipts, both ways'] = async ({ page, port, ui, screenshot }) => {
   // Window B: another VS Code with PeerChat, in another workspace, on another port.
   const wsB = await ui.createWorkspace({ label: 'ui-ws-b', settings: { 'peerchat.name': 'bertha' } });
