@@ -44,6 +44,8 @@ export interface FakeNativePeer {
   /** The frames the node wrote after its banner, so far. */
   frames(): unknown[];
   closed(): boolean;
+  /** Date.now() when the node closed the connection, undefined while it is open. */
+  closedAt(): number | undefined;
   /** Writes one frame (any body, see frame()). */
   send(body: Buffer | string | object): void;
   /** Writes raw bytes. */
@@ -81,6 +83,7 @@ export async function fakeNativePeer(port: number, o: FakeNativeOptions = {}): P
   const chunks: Buffer[] = [];
   let size = 0;
   let isClosed = false;
+  let closedAt: number | undefined;
   const closeWaiters: (() => void)[] = [];
   socket.on('error', () => undefined);
   socket.on('data', (d: Buffer) => {
@@ -91,6 +94,7 @@ export async function fakeNativePeer(port: number, o: FakeNativeOptions = {}): P
   });
   socket.on('close', () => {
     isClosed = true;
+    closedAt = Date.now();
     closeWaiters.splice(0).forEach((w) => w());
   });
   const data = () => Buffer.concat(chunks);
@@ -99,6 +103,7 @@ export async function fakeNativePeer(port: number, o: FakeNativeOptions = {}): P
     data,
     frames: () => decodeFrames(data()),
     closed: () => isClosed,
+    closedAt: () => closedAt,
     send: (body) => void socket.write(frame(body)),
     write: (b) => void socket.write(b),
     waitFrame: <F>(pred: (f: F) => boolean, what: string, timeoutMs = 5000) =>
