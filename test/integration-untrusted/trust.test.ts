@@ -12,9 +12,11 @@
 // connection to PEERCHAT_TEST_PEER_LOG.
 import * as assert from 'assert';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { testEnv } from '../integration/support/testEnv';
+import { until } from '../support/until';
 
 const EXTENSION_ID = 'peerchat.peerchat';
 const HOST = '127.0.0.1';
@@ -75,7 +77,30 @@ function listensOn(ip: string, port: number): boolean {
     });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Makes a connection of the test's own to the watched peer, writes `text` and waits until the
+ * peer's log shows it. The peer logs connections in the order it accepts them, so any connection
+ * made before this one (the node greeting knownPeers at start) is in the log by then. Resolves
+ * with the `from` the log uses for this connection.
+ */
+async function markWatchedPeer(peerPort: number, peerLog: string, text: string): Promise<string> {
+  const s = net.connect(peerPort, HOST);
+  s.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    s.once('connect', () => resolve());
+    s.once('error', reject);
+  });
+  const from = `${s.localAddress}:${s.localPort}`;
+  s.end(text);
+  try {
+    await until(`the watched peer to log our marker connection from ${from}`, () => peerConnections(peerLog).some((c) => c.event === 'data' && c.from === from && c.text === text), 5000, () =>
+      JSON.stringify(peerConnections(peerLog)),
+    );
+  } finally {
+    s.destroy();
+  }
+  return from;
+}
 
 suite('workspace trust: untrusted workspace', () => {
   let api: PeerChatExports;
@@ -120,8 +145,11 @@ suite('workspace trust: untrusted workspace', () => {
     this.timeout(10_000);
     const { peerPort, peerLog } = peerInfo();
     const target = `${HOST}:${peerPort}`;
-    await sleep(1500);
-    const seen = peerConnections(peerLog);
+    // The node would greet knownPeers right after it started (before api.started resolved): a
+    // connection of ours logged after it proves such a greeting would be in the log by now.
+    const ours = await markWatchedPeer(peerPort, peerLog, 'marker from the test (not the node)');
+    console.log(`    (the watched peer's log has one connection of the test's own, from ${ours}: the marker)`);
+    const seen = peerConnections(peerLog).filter((c) => c.from !== ours);
     assert.deepStrictEqual(seen, [], `the knownPeers address ${target} was contacted: ${JSON.stringify(seen)}`);
     const views = api.node.peerViews().map((p) => p.address);
     assert.ok(!views.includes(target), `${target} is in the peer table: ${views.join(', ')}`);

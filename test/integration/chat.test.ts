@@ -6,6 +6,10 @@ import * as net from 'net';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { PeerChatApi } from '../../src/extension';
+import { classicReceiver } from '../support/classicReceiver';
+import { freePort } from '../support/freePort';
+import { rawSend } from '../support/rawSend';
+import { until } from '../support/until';
 import { testEnv } from './support/testEnv';
 
 const HOST = '127.0.0.1';
@@ -18,59 +22,6 @@ async function api(): Promise<PeerChatApi> {
   return current ?? a;
 }
 let current: PeerChatApi | undefined;
-
-/** A classic peer: one message per connection, as the classroom programs read them. */
-async function classicPeer(): Promise<{ port: number; address: string; next(ms?: number): Promise<string>; close(): void }> {
-  const got: string[] = [];
-  const waiters: ((s: string) => void)[] = [];
-  const server = net.createServer((s) => {
-    const chunks: Buffer[] = [];
-    s.on('data', (d) => chunks.push(d));
-    s.on('end', () => {
-      const t = Buffer.concat(chunks).toString('utf8');
-      const w = waiters.shift();
-      if (w) w(t);
-      else got.push(t);
-      s.end();
-    });
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((r) => server.listen(0, HOST, r));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    port,
-    address: `${HOST}:${port}`,
-    next: (ms = 5000) =>
-      got.length
-        ? Promise.resolve(got.shift() as string)
-        : new Promise((resolve, reject) => {
-            const t = setTimeout(() => reject(new Error(`peer ${port} received nothing within ${ms} ms`)), ms);
-            waiters.push((s) => {
-              clearTimeout(t);
-              resolve(s);
-            });
-          }),
-    close: () => server.close(),
-  };
-}
-
-function rawSend(port: number, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, HOST, () => s.end(text));
-    s.on('close', () => resolve());
-    s.on('error', reject);
-  });
-}
-
-async function until<T>(what: string, f: () => T | undefined | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 suite('chat: node, commands, tree, settings, history', () => {
   suiteSetup(async function () {
@@ -87,35 +38,35 @@ suite('chat: node, commands, tree, settings, history', () => {
 
   test('Connect, Send, Broadcast, Disconnect and Remove change the peer table and reach the peer', async () => {
     const a = await api();
-    const peer = await classicPeer();
+    const peer = await classicReceiver();
     try {
-      const r = (await vscode.commands.executeCommand('peerchat.connect', peer.address)) as { ok: boolean };
+      const r = (await vscode.commands.executeCommand('peerchat.connect', peer.addr)) as { ok: boolean };
       assert.ok(r.ok);
       assert.match(await peer.next(), new RegExp(`^127\\.0\\.0\\.1:${testEnv().port} \\S+ Hello, I am connecting!$`));
-      assert.strictEqual(a.node.peers.get(peer.address)?.state, 'connected');
+      assert.strictEqual(a.node.peers.get(peer.addr)?.state, 'connected');
 
       const items = a.peersTree.getChildren();
-      const row = items.find((p) => p.address === peer.address);
+      const row = items.find((p) => p.address === peer.addr);
       assert.ok(row, 'the Peers view lists the peer');
       const item = a.peersTree.getTreeItem(row);
       assert.strictEqual(item.contextValue, 'peer.connected');
-      assert.match(String(item.description), new RegExp(peer.address.replace(/\./g, '\\.')));
+      assert.match(String(item.description), new RegExp(peer.addr.replace(/\./g, '\\.')));
 
-      await vscode.commands.executeCommand('peerchat.sendMessage', peer.address, 'direct hello');
+      await vscode.commands.executeCommand('peerchat.sendMessage', peer.addr, 'direct hello');
       assert.match(await peer.next(), / direct hello$/);
       await vscode.commands.executeCommand('peerchat.broadcast', 'hello everyone');
       assert.match(await peer.next(), / hello everyone$/);
       const out = a.node.getHistory().filter((m) => m.direction === 'out').slice(-2);
       assert.deepStrictEqual(out.map((m) => [m.text, m.state]), [['direct hello', 'sent'], ['hello everyone', 'sent']]);
 
-      await vscode.commands.executeCommand('peerchat.disconnect', peer.address);
+      await vscode.commands.executeCommand('peerchat.disconnect', peer.addr);
       assert.match(await peer.next(), / exit$/);
-      assert.strictEqual(a.node.peers.get(peer.address)?.state, 'known');
+      assert.strictEqual(a.node.peers.get(peer.addr)?.state, 'known');
 
-      assert.strictEqual(await vscode.commands.executeCommand('peerchat.removePeer', peer.address), true);
-      assert.strictEqual(a.node.peers.get(peer.address), undefined);
+      assert.strictEqual(await vscode.commands.executeCommand('peerchat.removePeer', peer.addr), true);
+      assert.strictEqual(a.node.peers.get(peer.addr), undefined);
     } finally {
-      peer.close();
+      await peer.close();
     }
   });
 
@@ -129,16 +80,16 @@ suite('chat: node, commands, tree, settings, history', () => {
 
   test('Remove Inactive Peers probes with PING and removes the silent', async () => {
     const a = await api();
-    const alive = await classicPeer();
+    const alive = await classicReceiver();
     try {
       a.node.peers.upsert({ host: HOST, port: alive.port }, {});
       const r = (await vscode.commands.executeCommand('peerchat.removeInactive')) as { inactive: string[] };
       assert.match(await alive.next(), / PING$/);
       assert.ok(r.inactive.includes('127.0.0.1:45999'), 'the peer that never listened is removed');
-      assert.ok(a.node.peers.get(alive.address));
+      assert.ok(a.node.peers.get(alive.addr));
       assert.strictEqual(a.node.peers.get('127.0.0.1:45999'), undefined);
     } finally {
-      alive.close();
+      await alive.close();
     }
   });
 
@@ -147,10 +98,7 @@ suite('chat: node, commands, tree, settings, history', () => {
     const a = await api();
     const cfg = vscode.workspace.getConfiguration('peerchat');
     const old = testEnv().port;
-    const probe = net.createServer();
-    await new Promise<void>((r) => probe.listen(0, HOST, r));
-    const next = (probe.address() as net.AddressInfo).port;
-    await new Promise((r) => probe.close(r));
+    const next = await freePort();
     try {
       await cfg.update('port', next, vscode.ConfigurationTarget.Workspace);
       await until('the new port', () => a.node.status.state === 'listening' && a.node.listeningPort === next, 10_000);

@@ -3,12 +3,13 @@
 import * as assert from 'assert';
 import * as cp from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import * as readline from 'readline';
 import * as vscode from 'vscode';
 import type { PeerChatApi } from '../../src/extension';
+import { freePort } from '../support/freePort';
+import { until as untilThen, within } from '../support/until';
 
 interface CliEvent {
   type: string;
@@ -31,42 +32,23 @@ class Cli {
   send(line: string): void {
     this.child.stdin!.write(line + '\n');
   }
-  async waitFor(pred: (e: CliEvent) => boolean, ms = 8000, what = 'event'): Promise<CliEvent> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const e = this.events.find(pred);
-      if (e) return e;
-      if (Date.now() > end) throw new Error(`terminal peer: no ${what} in ${ms} ms; last: ${JSON.stringify(this.events.slice(-4))}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+  waitFor(pred: (e: CliEvent) => boolean, ms = 8000, what = 'event'): Promise<CliEvent> {
+    return untilThen(`the terminal peer's ${what}`, () => this.events.find(pred), ms, () => `last: ${JSON.stringify(this.events.slice(-4))}`);
   }
   async quit(): Promise<void> {
     if (this.child.exitCode !== null) return;
     const exited = new Promise((r) => this.child.once('exit', r));
     this.send('/quit');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+    await within(exited, 3000); // bounded: a peer that does not exit is killed
     this.child.kill('SIGKILL');
   }
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
-
 let describeState: () => string = () => '';
 
-async function until<T>(what: string, f: () => T | undefined | false, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; ${describeState()}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+/** until() with this suite's default deadline and the node's state in the failure message. */
+function until<T>(what: string, f: () => T | undefined | false, ms = 8000): Promise<T> {
+  return untilThen(what, f, ms, () => describeState());
 }
 
 suite('native: this window ↔ a terminal peer', () => {

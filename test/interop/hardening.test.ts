@@ -10,11 +10,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { CLI_PATH, cleanupAll, cliAvailable, type Cli, delay, type Event, HOST, rawSend, startCli } from './helpers';
+import { CLI_PATH, cleanupAll, cliAvailable, type Cli, delay, type Event, HOST, rawSend, settle, startCli, until } from './helpers';
+import { classicReceiver, type ClassicReceiver } from '../support/classicReceiver';
+import { fakeNativePeer, frame, lengthPrefix } from '../support/fakeNativePeer';
 import { Rng } from '../support/rng';
 
 const SEED = Number(process.env.HARDENING_SEED ?? 0x0c11_5eed) >>> 0;
-const BANNER = 'PEERCHAT/1\n';
 const INPUTS = 2000;
 const WARMUP = 300;
 /** Resident memory the CLI may gain over the fuzz (after warm-up), with its default limits. */
@@ -37,12 +38,31 @@ function kernelHeld(port: number): number {
   return n;
 }
 
-async function until(what: string, f: () => boolean, ms: number, detail?: () => string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${detail ? `\n${detail()}` : ''}`);
-    await delay(100); // slow polls: reading /proc/net/tcp is not free with thousands of TIME_WAIT sockets
-  }
+/** Polls slowly: reading /proc/net/tcp is not free with thousands of TIME_WAIT sockets. */
+function untilHeld(what: string, f: () => boolean, ms: number, detail?: () => string): Promise<boolean> {
+  return until(what, f, ms, detail, 100);
+}
+
+/**
+ * The resident memory once it has stopped moving: samples 200 ms apart until two in a row differ
+ * by less than 1 MiB (bounded; then the last sample).
+ */
+async function steadyRss(pid: number, ms = 5000): Promise<number> {
+  let prev = rssOf(pid);
+  let last = prev;
+  await until(
+    'a steady VmRSS',
+    () => {
+      last = rssOf(pid);
+      const steady = Math.abs(last - prev) < 1024 * 1024;
+      prev = last;
+      return steady;
+    },
+    ms,
+    undefined,
+    200,
+  ).catch(() => undefined);
+  return last;
 }
 
 async function pool(count: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
@@ -56,19 +76,7 @@ async function pool(count: number, concurrency: number, fn: (i: number) => Promi
 
 const sockets = new Set<net.Socket>();
 const servers = new Set<net.Server>();
-
-function frame(body: Buffer | string | object): Buffer {
-  const b = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(b.length);
-  return Buffer.concat([len, b]);
-}
-
-function lengthPrefix(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-}
+const receivers: ClassicReceiver[] = [];
 
 type Input = { via: 'classic'; data: Buffer; close: 'end' | 'destroy' } | { via: 'native'; frames: Buffer[] };
 
@@ -159,47 +167,25 @@ function closed(s: net.Socket, ms: number): Promise<boolean> {
 }
 
 async function deliver(port: number, input: Input, localAddress: string): Promise<void> {
-  const s = await connectTo(port, localAddress);
-  if (!s) return;
   if (input.via === 'classic') {
+    const s = await connectTo(port, localAddress);
+    if (!s) return;
     if (input.close === 'end') s.end(input.data);
     else {
       s.write(input.data);
       s.destroy();
     }
-  } else {
-    let got = '';
-    s.on('data', (d: Buffer) => {
-      if (got.length < BANNER.length) got += d.toString('latin1');
-    });
-    const end = Date.now() + 1500;
-    while (got.length < BANNER.length && !s.closed && Date.now() < end) await delay(10);
-    if (!got.startsWith(BANNER)) {
-      s.destroy();
-      return;
-    }
-    s.write(BANNER);
-    for (const f of input.frames) s.write(f);
-    await delay(20);
-    s.end();
+    if (!(await closed(s, 1500))) s.destroy();
+    return;
   }
-  if (!(await closed(s, 1500))) s.destroy();
-}
-
-async function classicReceiver(): Promise<{ addr: string; got: string[]; server: net.Server }> {
-  const got: string[] = [];
-  const server = net.createServer((s) => {
-    const chunks: Buffer[] = [];
-    s.on('data', (d) => chunks.push(d));
-    s.on('end', () => {
-      got.push(Buffer.concat(chunks).toString('utf8'));
-      s.end();
-    });
-    s.on('error', () => {});
-  });
-  servers.add(server);
-  await new Promise<void>((r) => server.listen(0, HOST, r));
-  return { addr: `${HOST}:${(server.address() as net.AddressInfo).port}`, got, server };
+  const peer = await fakeNativePeer(port, { localAddress, bannerTimeoutMs: 1500 });
+  if (!peer) return;
+  sockets.add(peer.socket);
+  peer.socket.on('close', () => sockets.delete(peer.socket));
+  for (const f of input.frames) peer.write(f);
+  await delay(20); // the stimulus: a session that stays open a moment after its frames, then half-closes
+  peer.end();
+  if (!(await peer.waitClose(1500))) peer.socket.destroy();
 }
 
 describe(`terminal peer under fuzz, measured from outside (seed ${SEED})`, () => {
@@ -226,9 +212,9 @@ describe(`terminal peer under fuzz, measured from outside (seed ${SEED})`, () =>
       const gen = generator(rng, `${HOST}:${sinkPort}`, sinkPort, a.address);
       const run = (n: number) => pool(n, 32, () => deliver(a.port, gen(), rng.chance(0.5) ? HOST : `127.0.0.${rng.int(2, 9)}`));
       await run(WARMUP);
-      await until('warm-up connections closed', () => kernelHeld(a.port) === 0, 10_000);
-      await delay(1000);
-      rssBefore = rssOf(a.proc.pid!);
+      await untilHeld('warm-up connections closed', () => kernelHeld(a.port) === 0, 10_000);
+      await settle(a, 10_000); // it has handled the warm-up
+      rssBefore = await steadyRss(a.proc.pid!);
       const t0 = Date.now();
       await run(INPUTS);
       fuzzMs = Date.now() - t0;
@@ -240,20 +226,21 @@ describe(`terminal peer under fuzz, measured from outside (seed ${SEED})`, () =>
   after(async () => {
     for (const s of sockets) s.destroy();
     await Promise.all([...servers].map((s) => new Promise((r) => s.close(r))));
+    await Promise.all(receivers.map((r) => r.close()));
     await cleanupAll();
   });
 
   it(`survives ${INPUTS} random and mutated inputs and closes every connection`, { timeout: 60_000 }, async () => {
     if (setupError) throw setupError;
     assert.equal(a.proc.exited, false, `the terminal peer exited\n${a.proc.describe()}`);
-    await until('no server-side socket left open', () => kernelHeld(a.port) === 0, 15_000, () => `still ${kernelHeld(a.port)}`);
+    await untilHeld('no server-side socket left open', () => kernelHeld(a.port) === 0, 15_000, () => `still ${kernelHeld(a.port)}`);
     console.log(`interop fuzz: ${INPUTS} inputs in ${fuzzMs} ms`);
   });
 
   it(`has not grown its resident memory by more than ${RSS_BOUND / 1048576} MiB`, async () => {
     if (setupError) throw setupError;
-    await delay(1500);
-    rssAfter = rssOf(a.proc.pid!);
+    await settle(a, 10_000); // it has handled the fuzz
+    rssAfter = await steadyRss(a.proc.pid!);
     console.log(`interop fuzz: VmRSS ${(rssBefore / 1048576).toFixed(1)} → ${(rssAfter / 1048576).toFixed(1)} MiB`);
     assert.ok(rssAfter - rssBefore < RSS_BOUND, `VmRSS grew by ${((rssAfter - rssBefore) / 1048576).toFixed(1)} MiB`);
   });
@@ -261,6 +248,7 @@ describe(`terminal peer under fuzz, measured from outside (seed ${SEED})`, () =>
   it('still delivers a normal classic message both ways', { timeout: 30_000 }, async () => {
     if (setupError) throw setupError;
     const r = await classicReceiver();
+    receivers.push(r);
     const inText = `classic-in-${Date.now()}`;
     const since = a.proc.mark();
     await rawSend(a.port, `${r.addr} probe ${inText}`);

@@ -5,10 +5,12 @@
 // Everything listens on 127.0.0.1 only; ports come from the OS.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { freePort } from '../support/freePort';
+import { rawSend } from '../support/rawSend';
+import { until, within } from '../support/until';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Event = { type: string; [key: string]: any };
@@ -227,39 +229,10 @@ export class JsonProc {
   }
 }
 
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** true if p settles within ms, false otherwise; the timer is cleared either way. */
-export function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    p.then(
-      () => {
-        clearTimeout(timer);
-        resolve(true);
-      },
-      () => {
-        clearTimeout(timer);
-        resolve(true);
-      },
-    );
-  });
-}
-
-/** A port that was free a moment ago: bind 127.0.0.1:0, read the port, close. */
-export function getFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, HOST, () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { delay, until, within } from '../support/until';
+export { freePort as getFreePort } from '../support/freePort';
+export { rawSend } from '../support/rawSend';
+export { classicReceiver } from '../support/classicReceiver';
 
 export function makeTempDir(prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -290,7 +263,7 @@ export function cliAvailable(): boolean {
 export async function startCli(name: string, extraArgs: string[] = []): Promise<Cli> {
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await getFreePort();
+    const port = await freePort();
     const dataDir = makeTempDir(`peerchat-interop-${name}-`);
     const args = [CLI_PATH, '--port', String(port), '--host', HOST, '--advertise', HOST, '--name', name, '--data', dataDir, '--json', ...extraArgs];
     const proc = new JsonProc(`cli ${name} :${port}`, process.execPath, args);
@@ -325,17 +298,40 @@ export async function waitForPeers(
   what: string,
   timeoutMs = EVENT_TIMEOUT_MS,
 ): Promise<Array<{ address: string; name?: string; state: string }>> {
-  const deadline = Date.now() + timeoutMs;
   let last: unknown = '(no listing)';
-  for (;;) {
-    const left = deadline - Date.now();
-    const peers = await cliPeers(cli, Math.max(left, 1000));
-    last = peers;
-    if (pred(peers)) return peers;
-    if (Date.now() + 200 > deadline) break;
-    await delay(200);
-  }
-  throw new Error(`${cli.proc.label}: ${what} not seen within ${timeoutMs} ms; last /peers: ${JSON.stringify(last)}\n${cli.proc.describe()}`);
+  return until(
+    what,
+    async () => {
+      const peers = await cliPeers(cli);
+      last = peers;
+      return pred(peers) && peers;
+    },
+    timeoutMs,
+    () => `${cli.proc.label}: last /peers: ${JSON.stringify(last)}\n${cli.proc.describe()}`,
+    200,
+  );
+}
+
+/** Where settle() says its marker comes from (a port nobody listens on; the CLI never dials it unasked). */
+export const SETTLE_FROM = `${HOST}:1`;
+let settleSeq = 0;
+
+/**
+ * Proves the terminal peer has handled what reached it so far: sends it a classic marker message
+ * (a connection of its own, from SETTLE_FROM) and waits for the marker's `message` event. Use it
+ * before asserting that something did NOT happen. The marker makes SETTLE_FROM a known peer
+ * (a `system` "joined" line, a /peers entry): see isSettleEvent().
+ */
+export async function settle(cli: Cli, timeoutMs = EVENT_TIMEOUT_MS): Promise<void> {
+  const text = `settle-marker-${process.pid}-${++settleSeq}`;
+  const since = cli.proc.mark();
+  await rawSend(cli.port, `${SETTLE_FROM} settle ${text}`);
+  await cli.proc.waitFor((e) => e.type === 'message' && e.text === text, `the settle marker ${text}`, { since, timeoutMs });
+}
+
+/** An event settle() caused (its marker message, or the "joined" line of its sender). */
+export function isSettleEvent(e: Event): boolean {
+  return e.from === SETTLE_FROM || e.peer === SETTLE_FROM || (e.type === 'message' && /^settle-marker-/.test(String(e.text)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -359,37 +355,6 @@ export async function refSend(rp: RefPeer, to: string, text: string): Promise<Ev
   const since = rp.proc.mark();
   rp.proc.send(`send ${to} ${text}`);
   return rp.proc.waitFor((e) => e.type === 'sent' && e.to === to, `sent report for ${JSON.stringify(text)}`, { since });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Raw sockets
-
-/**
- * Open one connection to 127.0.0.1:port, write `data` in one write, half-close, and wait for the
- * other side to close (bounded by timeoutMs, after which the socket is destroyed). Resolves with
- * whatever the other side wrote back. Rejects only if the connection cannot be made.
- */
-export function rawSend(port: number, data: Buffer | string, timeoutMs = 3000): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let connected = false;
-    const sock = net.createConnection({ host: HOST, port }, () => {
-      connected = true;
-      sock.end(data);
-    });
-    const timer = setTimeout(() => sock.destroy(), timeoutMs);
-    sock.on('data', (c: Buffer) => chunks.push(c));
-    sock.on('error', (err) => {
-      if (!connected) {
-        clearTimeout(timer);
-        reject(err);
-      }
-    });
-    sock.on('close', () => {
-      clearTimeout(timer);
-      if (connected) resolve(Buffer.concat(chunks));
-    });
-  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -45,26 +45,23 @@ Events (stdout), one JSON object per line:
 """
 
 import argparse
-import json
+import os
 import socket
 import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the tests
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "families"))
+from common import RECV_SIZE, accept_loop, emit  # noqa: E402  (the shared accept loop and output)
+
 GREETINGS = ("Connected", "Hello, I am connecting!")
 
-out_lock = threading.Lock()
 peers_lock = threading.Lock()
 peers = {}  # "IP:PORT" -> {"name": str, "connected": bool}
 active_lock = threading.Lock()
 active = [0]  # handler threads holding a connection (to spot senders that overlap connections)
 hold_seconds = [0.0]
-
-
-def emit(event):
-    with out_lock:
-        sys.stdout.write(json.dumps(event) + "\n")
-        sys.stdout.flush()
 
 
 def handle_client(conn, addr, seq):
@@ -73,7 +70,7 @@ def handle_client(conn, addr, seq):
         active[0] += 1
         concurrent = active[0]
     try:
-        data = conn.recv(1024)
+        data = conn.recv(RECV_SIZE)
     except OSError as e:
         data = None
         emit({"type": "recv_error", "error": str(e), "remote": remote, "seq": seq})
@@ -118,14 +115,7 @@ def handle_client(conn, addr, seq):
 
 
 def serve(server):
-    seq = 0
-    while True:
-        try:
-            conn, addr = server.accept()
-        except OSError:
-            return
-        seq += 1
-        threading.Thread(target=handle_client, args=(conn, addr, seq), daemon=True).start()
+    accept_loop(server, handle_client)
 
 
 def split_addr(target):

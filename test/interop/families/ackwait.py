@@ -24,10 +24,9 @@ class AckWait(Peer):
         super().__init__(args)
         self.commands.update(send=self.cmd_send, ping=self.cmd_ping)
 
-    def handle(self, conn, remote):
-        data = conn.recv(1024)
-        if not data:
-            return
+    reads = "once"
+
+    def on_data(self, conn, data, remote, _n):
         try:
             message = data.decode()
         except UnicodeDecodeError:

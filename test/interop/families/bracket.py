@@ -47,10 +47,9 @@ class Bracket(Peer):
             return "<%s> [%s] @ <%s>\n%s\n" % (addr, time.strftime("%Y-%m-%d %H:%M:%S"), self.name, text)
         return "<%s> %s %s" % (addr, self.name, text)
 
-    def handle(self, conn, remote):
-        data = conn.recv(1024)
-        if not data:
-            return
+    reads = "once"
+
+    def on_data(self, conn, data, remote, _n):
         try:
             message = data.decode()
         except UnicodeDecodeError:

@@ -31,11 +31,44 @@ import time
 
 out_lock = threading.Lock()
 
+RECV_SIZE = 1024  # what the classroom programs read at once
+
 
 def emit(event):
     with out_lock:
         sys.stdout.write(json.dumps(event) + "\n")
         sys.stdout.flush()
+
+
+def accept_loop(server, handler):
+    """Accepts until the listener is closed; each connection is handled on its own thread as
+    handler(conn, addr, seq), seq counting the connections from 1."""
+    seq = 0
+    while True:
+        try:
+            conn, addr = server.accept()
+        except OSError:
+            return
+        seq += 1
+        threading.Thread(target=handler, args=(conn, addr, seq), daemon=True).start()
+
+
+def read_chunks(sock, on_chunk, swallow_errors=False):
+    """The read loop of a program that keeps a connection: on_chunk(data, n) for every
+    recv(1024) (n from 1), until the other side closes. A socket error ends the loop quietly with
+    swallow_errors, else it is raised."""
+    n = 0
+    while True:
+        try:
+            data = sock.recv(RECV_SIZE)
+        except OSError:
+            if swallow_errors:
+                return
+            raise
+        if not data:
+            return
+        n += 1
+        on_chunk(data, n)
 
 
 def is_loopback(host):
@@ -139,15 +172,7 @@ class Peer:
         return event
 
     def serve(self):
-        seq = 0
-        while True:
-            try:
-                conn, addr = self.server.accept()
-            except OSError:
-                return
-            seq += 1
-            remote = "%s:%d" % (addr[0], addr[1])
-            threading.Thread(target=self._handle, args=(conn, remote), daemon=True).start()
+        accept_loop(self.server, lambda conn, addr, _seq: self._handle(conn, "%s:%d" % (addr[0], addr[1])))
 
     def _handle(self, conn, remote):
         try:
@@ -160,8 +185,30 @@ class Peer:
             except OSError:
                 pass
 
+    # How the program reads an accepted connection (the connection is closed afterwards):
+    #   "once":   ONE recv(1024) is the message; an empty read is a bare connect (on_bare_connect)
+    #   "each":   every recv(1024) is one message, until the sender closes
+    #   "custom": the family overrides handle(conn, remote) (line mode reads lines)
+    reads = "custom"
+
     def handle(self, conn, remote):
+        if self.reads == "once":
+            data = conn.recv(RECV_SIZE)
+            if not data:
+                self.on_bare_connect(conn, remote)
+                return
+            self.on_data(conn, data, remote, 1)
+        elif self.reads == "each":
+            read_chunks(conn, lambda data, n: self.on_data(conn, data, remote, n))
+        else:
+            raise NotImplementedError
+
+    def on_data(self, conn, data, remote, n):
+        """One message as read (n: which recv() of the connection, from 1)."""
         raise NotImplementedError
+
+    def on_bare_connect(self, conn, remote):
+        """A connection closed without a byte (a liveness probe): most programs show nothing."""
 
     # ----------------------------------------------------------------- peers
     def learn(self, address, **info):

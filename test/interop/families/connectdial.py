@@ -31,10 +31,9 @@ class ConnectDial(Peer):
     def header(self):
         return "%s %s" % (self.address, self.name)
 
-    def handle(self, conn, remote):
-        data = conn.recv(1024)
-        if not data:
-            return
+    reads = "once"
+
+    def on_data(self, conn, data, remote, _n):
         try:
             message = data.decode()
         except UnicodeDecodeError:

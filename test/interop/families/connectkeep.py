@@ -22,7 +22,7 @@ sys.dont_write_bytecode = True  # no __pycache__ beside the tests
 import socket
 import threading
 
-from common import Peer, base_args, parse_standard, send_args, standard_kind
+from common import Peer, base_args, parse_standard, read_chunks, send_args, standard_kind
 
 
 class ConnectKeep(Peer):
@@ -37,42 +37,32 @@ class ConnectKeep(Peer):
     def header(self):
         return "%s %s" % (self.address, self.name)
 
-    def handle(self, conn, remote):
-        n = 0
-        while True:
-            data = conn.recv(1024)
-            if not data:
-                return
-            n += 1
-            try:
-                message = data.decode()
-            except UnicodeDecodeError:
-                self.rejected("not UTF-8", data, remote)
-                continue
-            parts = parse_standard(message)
-            if not parts:
-                self.rejected("malformed: expected IP:PORT NAME MESSAGE", message, remote)
-                continue
-            ip_port, name, msg = parts
-            if msg == "connect":
-                self.message("connect", msg, remote, **{"from": ip_port, "name": name, "recv": n})
-                self.learn(ip_port, name=name, connected=True)
-                self.answer(conn, "%s connected" % self.header(), remote)
-                continue
-            kind = standard_kind(msg)
-            self.message(kind, msg, remote, **{"from": ip_port, "name": name, "recv": n})
-            if kind != "exit":
-                self.learn(ip_port, name=name)
+    reads = "each"
+
+    def on_data(self, conn, data, remote, n):
+        try:
+            message = data.decode()
+        except UnicodeDecodeError:
+            self.rejected("not UTF-8", data, remote)
+            return
+        parts = parse_standard(message)
+        if not parts:
+            self.rejected("malformed: expected IP:PORT NAME MESSAGE", message, remote)
+            return
+        ip_port, name, msg = parts
+        if msg == "connect":
+            self.message("connect", msg, remote, **{"from": ip_port, "name": name, "recv": n})
+            self.learn(ip_port, name=name, connected=True)
+            self.answer(conn, "%s connected" % self.header(), remote)
+            return
+        kind = standard_kind(msg)
+        self.message(kind, msg, remote, **{"from": ip_port, "name": name, "recv": n})
+        if kind != "exit":
+            self.learn(ip_port, name=name)
 
     def read_kept(self, target, s):
-        while True:
-            try:
-                data = s.recv(1024)
-            except OSError:
-                return
-            if not data:
-                return
-            self.emit({"type": "kept_data", "to": target, "text": data.decode("utf-8", "replace")})
+        read_chunks(s, lambda data, _n: self.emit({"type": "kept_data", "to": target, "text": data.decode("utf-8", "replace")}),
+                    swallow_errors=True)
 
     def cmd_connect(self, rest):
         target = rest.strip()

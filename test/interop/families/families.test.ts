@@ -11,10 +11,10 @@ import * as readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { DialectName, formatFor, NormalizedClassic, openingFor, parseAny, SelfIdentity } from '../../../src/core/classic/dialects';
 import { ClassicFramer } from '../../../src/core/classic/framing';
+import { until } from '../../support/until';
 
 const HOST = '127.0.0.1';
 const PYTHON = process.env.PYTHON ?? 'python3';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Ev = { type: string; [k: string]: any };
 
@@ -40,14 +40,8 @@ class RefPeer {
   cmd(line: string): void {
     this.child.stdin!.write(`${line}\n`);
   }
-  async wait(pred: (e: Ev) => boolean, what: string, ms = 8000): Promise<Ev> {
-    const t0 = Date.now();
-    for (;;) {
-      const e = this.events.find(pred);
-      if (e) return e;
-      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}; last events: ${JSON.stringify(this.events.slice(-4))} ${this.stderr}`);
-      await sleep(20);
-    }
+  wait(pred: (e: Ev) => boolean, what: string, ms = 8000): Promise<Ev> {
+    return until(what, () => this.events.find(pred), ms, () => `last events: ${JSON.stringify(this.events.slice(-4))} ${this.stderr}`);
   }
   async port(): Promise<number> {
     return (await this.wait((e) => e.type === 'listening', 'listening')).port;
@@ -85,14 +79,8 @@ class MiniNode {
     for (const s of this.sockets) s.destroy();
     this.server.close();
   }
-  async waitFor(pred: (m: NormalizedClassic) => boolean, what: string, ms = 8000): Promise<NormalizedClassic> {
-    const t0 = Date.now();
-    for (;;) {
-      const m = this.got.find(pred);
-      if (m) return m;
-      if (Date.now() - t0 > ms) throw new Error(`mini node: timed out waiting for ${what}; got ${JSON.stringify(this.got.slice(-3))} drops ${JSON.stringify(this.drops)}`);
-      await sleep(20);
-    }
+  waitFor(pred: (m: NormalizedClassic) => boolean, what: string, ms = 8000): Promise<NormalizedClassic> {
+    return until(`mini node: ${what}`, () => this.got.find(pred), ms, () => `got ${JSON.stringify(this.got.slice(-3))} drops ${JSON.stringify(this.drops)}`);
   }
 
   private accept(sock: net.Socket): void {
@@ -127,29 +115,45 @@ class MiniNode {
     });
   }
 
-  /** Writes `text` to a peer in `dialect` the way PeerChat would; returns what came back. */
+  /**
+   * Writes `text` to a peer in `dialect` the way PeerChat would, half-closes, and returns what came
+   * back once the peer closed (every reference peer closes when it has read to our close).
+   */
   send(dialect: DialectName, port: number, text: string): Promise<string> {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const s = net.connect(port, HOST);
       let reply = '';
+      let closed = false;
+      // A line-mode peer answers each line "Message received": wait for it, as PeerChat does.
       const acked = async () => {
-        for (let i = 0; i < 200 && !reply.includes('Message received'); i++) await sleep(10);
+        await until(`"Message received" from the ${dialect} peer on ${port}`, () => reply.includes('Message received') || closed, 4000, () => `reply so far: ${JSON.stringify(reply)}`);
         reply = reply.replace(/Message received\n?/, '');
       };
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new Error(`the ${dialect} peer on ${port} did not close within 5 s of our close; it wrote ${JSON.stringify(reply)}`));
+      }, 5000);
       s.on('data', (d) => (reply += d.toString('utf8')));
       s.on('error', (e) => resolve(`error: ${e.message}`));
+      s.on('close', () => {
+        closed = true;
+        clearTimeout(timer);
+        resolve(reply);
+      });
       s.on('connect', async () => {
-        for (const line of openingFor(dialect, this.self)) {
-          s.write(line);
-          await acked();
-        }
-        s.write(formatFor(dialect, this.self, text));
-        if (dialect === 'lineMode') await acked();
-        s.end();
-        setTimeout(() => {
+        try {
+          for (const line of openingFor(dialect, this.self)) {
+            s.write(line);
+            await acked();
+          }
+          s.write(formatFor(dialect, this.self, text));
+          if (dialect === 'lineMode') await acked();
+          s.end();
+        } catch (err) {
+          clearTimeout(timer);
           s.destroy();
-          resolve(reply);
-        }, dialect === 'lineMode' ? 0 : 400);
+          reject(err);
+        }
       });
     });
   }
@@ -217,10 +221,10 @@ describe('reference peers of each family, against the pure classic core', { time
     const c = await p.wait((e) => e.type === 'connect_result', 'connect result');
     assert.equal(c.ok, true, JSON.stringify(c));
     p.cmd(`send ${mini.address} kept one`);
-    await sleep(400);
+    // cut by the quiet gap after it: the next write comes a gap later
+    await mini.waitFor((x) => x.text === 'kept one', 'the first kept message');
     p.cmd(`send ${mini.address} kept two`);
     await mini.waitFor((x) => x.text === 'kept two', 'the second kept message');
-    assert.ok(mini.got.some((x) => x.text === 'kept one'));
     assert.equal(p.events.filter((e) => e.type === 'sent' && e.via === 'kept').length, 2);
     await mini.send('standard', port, 'connect');
     const a = await p.wait((e) => e.type === 'answered', 'its connected answer');
@@ -286,12 +290,12 @@ describe('reference peers of each family, against the pure classic core', { time
     const p = start('headerless.py', ['--announce', '--keep']);
     const port = await p.port();
     p.cmd(`send ${mini.address} hello headerless`);
-    await sleep(400);
+    // cut by the quiet gap after it: the next write comes a gap later
+    await mini.waitFor((x) => x.text === 'hello headerless' && x.name === 'headerless', 'the first write on the kept socket');
     p.cmd(`send ${mini.address} again`);
     const c = await mini.waitFor((x) => x.keyword === 'CONNECT:PORT', 'CONNECT:PORT');
     assert.deepEqual(c.peer, { host: HOST, port });
     await mini.waitFor((x) => x.text === 'again', 'the second write on the kept socket');
-    assert.ok(mini.got.some((x) => x.text === 'hello headerless' && x.name === 'headerless'));
     await mini.send('headerless', port, 'hi headerless');
     await p.wait((e) => e.type === 'message' && e.text === 'hi headerless' && e.name === 'mini', 'our message');
   });
@@ -303,10 +307,14 @@ describe('reference peers of each family, against the pure classic core', { time
     await p.wait((e) => e.type === 'handshake' && e.request === 'DISCONNECT', 'the three handshakes');
     for (const h of p.events.filter((e) => e.type === 'handshake')) assert.equal(h.ok, true, JSON.stringify(h));
     const before = mini.got.length;
+    const dropsBefore = mini.drops.length;
     p.cmd(`probe ${mini.address}`);
     await p.wait((e) => e.type === 'probed', 'probe');
-    await sleep(200);
-    assert.equal(mini.got.length, before, 'no message from a bare connect');
+    // a later message from the same peer arriving proves the probe was handled before it
+    p.cmd(`send ${mini.address} after the probe`);
+    await mini.waitFor((x) => x.text === 'after the probe', 'the message after the probe');
+    assert.deepEqual(mini.got.slice(before).map((x) => x.text), ['after the probe'], 'no message from a bare connect');
+    assert.deepEqual(mini.drops.slice(dropsBefore), [], 'no error from a bare connect');
     assert.equal(await mini.send('handshake', port, 'CONNECT_REQUEST'), 'CONNECTED');
     assert.equal(await mini.send('handshake', port, 'DISCONNECT'), 'DISCONNECT_ACK');
   });

@@ -39,11 +39,12 @@ class Handshake(Peer):
         self.commands.update(request=self.cmd_request, connection=self.cmd_connection,
                              disconnect=self.cmd_disconnect, probe=self.cmd_probe, send=self.cmd_send)
 
-    def handle(self, conn, remote):
-        data = conn.recv(1024)
-        if not data:
-            self.emit({"type": "bare_connect", "remote": remote})
-            return
+    reads = "once"
+
+    def on_bare_connect(self, conn, remote):
+        self.emit({"type": "bare_connect", "remote": remote})
+
+    def on_data(self, conn, data, remote, _n):
         try:
             message = data.decode()
         except UnicodeDecodeError:

@@ -22,7 +22,7 @@ sys.dont_write_bytecode = True  # no __pycache__ beside the tests
 import re
 import threading
 
-from common import Peer, base_args, send_args, standard_kind
+from common import Peer, base_args, read_chunks, send_args, standard_kind
 
 TEAM = re.compile(r"^([^\s:]+) : (.*)$", re.S)
 CONNECT_PORT = re.compile(r"^CONNECT:(\d{1,5})\s*$")
@@ -38,38 +38,30 @@ class Headerless(Peer):
         self.announced = set()
         self.commands.update(send=self.cmd_send, close=self.cmd_close)
 
-    def handle(self, conn, remote):
-        while True:
-            data = conn.recv(1024)
-            if not data:
-                return
-            try:
-                message = data.decode()
-            except UnicodeDecodeError:
-                self.rejected("not UTF-8", data, remote)
-                continue
-            c = CONNECT_PORT.match(message)
-            if c:
-                self.message("connect_port", message.strip(), remote, port=int(c.group(1)))
-                self.learn("%s:%s" % (remote.rpartition(":")[0], c.group(1)))
-                continue
-            t = TEAM.match(message)
-            fields = {"name": t.group(1)} if t else {}
-            msg = t.group(2) if t else message
-            self.message(standard_kind(msg.strip()), msg, remote, **fields)
+    reads = "each"
+
+    def on_data(self, conn, data, remote, _n):
+        try:
+            message = data.decode()
+        except UnicodeDecodeError:
+            self.rejected("not UTF-8", data, remote)
+            return
+        c = CONNECT_PORT.match(message)
+        if c:
+            self.message("connect_port", message.strip(), remote, port=int(c.group(1)))
+            self.learn("%s:%s" % (remote.rpartition(":")[0], c.group(1)))
+            return
+        t = TEAM.match(message)
+        fields = {"name": t.group(1)} if t else {}
+        msg = t.group(2) if t else message
+        self.message(standard_kind(msg.strip()), msg, remote, **fields)
 
     def format(self, text):
         return "%s : %s" % (self.name, text) if self.args.form == "team" else text
 
     def read_kept(self, target, s):
-        while True:
-            try:
-                data = s.recv(1024)
-            except OSError:
-                return
-            if not data:
-                return
-            self.emit({"type": "kept_data", "to": target, "text": data.decode("utf-8", "replace")})
+        read_chunks(s, lambda data, _n: self.emit({"type": "kept_data", "to": target, "text": data.decode("utf-8", "replace")}),
+                    swallow_errors=True)
 
     def cmd_send(self, rest):
         target, text = send_args(rest)

@@ -28,10 +28,9 @@ class JsonPeer(Peer):
         super().__init__(args)
         self.commands.update(send=self.cmd_send)
 
-    def handle(self, conn, remote):
-        data = conn.recv(1024)
-        if not data:
-            return
+    reads = "once"
+
+    def on_data(self, conn, data, remote, _n):
         try:
             obj = json.loads(data.decode())
         except (UnicodeDecodeError, ValueError):

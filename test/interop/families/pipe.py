@@ -23,10 +23,9 @@ class Pipe(Peer):
         super().__init__(args)
         self.commands.update(send=self.cmd_send)
 
-    def handle(self, conn, remote):
-        data = conn.recv(1024)
-        if not data:
-            return
+    reads = "once"
+
+    def on_data(self, conn, data, remote, _n):
         try:
             message = data.decode()
         except UnicodeDecodeError:
