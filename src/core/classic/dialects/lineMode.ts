@@ -6,8 +6,7 @@
  * the context says the connection is in line mode.
  */
 import { isValidPort } from '../../address';
-import { classicHeader } from './common';
-import { stripLineEnd } from './common';
+import { classicHeader, stripLineEnd } from './common';
 import { parseHeaderForm } from './standard';
 import { Family, FamilyResult, SelfIdentity } from './types';
 

@@ -3,8 +3,7 @@
  * receivers do with `split(" ", 2)` (the name is one token; the text is the rest, newlines and
  * all). The `connect` / `connected` / `connect_ack` keywords travel in this form too.
  */
-import { classicHeader } from './common';
-import { checkAddress, classifyHeaderText, clip, LEADING_ADDRESS, stripLineEnd } from './common';
+import { checkAddress, classicHeader, classifyHeaderText, clip, LEADING_ADDRESS, stripLineEnd } from './common';
 import { Family, FamilyResult, SelfIdentity } from './types';
 
 /** Reads `IP:PORT NAME TEXT` (after leading white space). Shared with line mode. */
