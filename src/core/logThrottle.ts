@@ -31,3 +31,13 @@ export class LogThrottle {
     return held > 0 ? `${line} (${held} more like this held back)` : line;
   }
 }
+
+/**
+ * Warnings about untrusted input, once per remote IP and kind of problem per window: the kind
+ * is the reason with its numbers and quoted parts taken out, so "2000 bytes" and "3000 bytes" are
+ * one kind.
+ */
+export function dropKey(remote: string, reason: string): string {
+  const ip = remote.slice(0, remote.lastIndexOf(':'));
+  return `${ip} ${reason.replace(/"[^"]*"|\d+/g, '#').slice(0, 60)}`;
+}

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { addressKey, parseAddress, tryParseAddress } from './address';
+import { addressKey, parseAddress } from './address';
 import type { Channel, PeerResult } from './channel';
 import { ChatMessage, EVERYONE, NodeStatus, PeerView, SelfInfo } from './chatTypes';
 import { ClassicChannel } from './classic/channel';
@@ -18,47 +18,22 @@ import { PeerChatError } from './errors';
 import { receiptArrived } from './history/delivery';
 import { MessageLog } from './history/log';
 import { Limits, withLimits } from './limits';
-import { LogThrottle } from './logThrottle';
+import { dropKey, LogThrottle } from './logThrottle';
 import { validateName } from './names';
 import { NativeChannel } from './native/channel';
 import { Liveness } from './peers/liveness';
+import { findPeer, resolvePeer, checkText } from './peers/resolve';
+import { PeerSaver } from './peers/save';
 import { PeerRecord, PeerTable } from './peers/table';
 import { toPeerView } from './peers/views';
 import { Self } from './self';
 import { MemoryStore, Store } from './store';
-import { tcpTransport, Transport } from './transport';
+import { tcpTransport } from './transport';
+import type { NodeEvents, NodeOptions } from './nodeOptions';
 
 export type { LogLevel } from './context';
 export type { PeerResult } from './channel';
-
-export interface NodeOptions {
-  /** Bind address: 0.0.0.0 listens on every interface. */
-  host: string;
-  port: number;
-  name: string;
-  /** IP written into classic headers so peers can answer. */
-  advertisedIp: string;
-  /** Probe peers every this many seconds and mark silent ones inactive; 0 = never. */
-  inactiveAfterSeconds?: number;
-  limits?: Partial<Limits>;
-  store?: Store;
-  /** Clock, injectable for tests. */
-  now?: () => number;
-  /** Tell native peers when the user has seen their messages. */
-  readReceipts?: boolean;
-  /** Speak the native protocol with PeerChat peers (default true). */
-  native?: boolean;
-  /** Where listening and dialing go (default real TCP); tests pass an in-memory one. */
-  transport?: Transport;
-}
-
-export interface NodeEvents {
-  status: [NodeStatus];
-  peers: [];
-  /** A message was added to history or changed (state); same id = same message. */
-  message: [ChatMessage];
-  log: [LogLevel, string];
-}
+export type { NodeEvents, NodeOptions } from './nodeOptions';
 
 export class PeerNode extends EventEmitter<NodeEvents> {
   readonly peers: PeerTable;
@@ -76,7 +51,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   private readonly ctx: NodeContext;
   private listener: ClassicListener | undefined;
   private statusValue: NodeStatus = { state: 'stopped' };
-  private savePeersTimer: NodeJS.Timeout | undefined;
+  private readonly saver: PeerSaver;
   private closed = false;
   /** Aborted when the node stops: retry waits end at once, no new connection is made. */
   private stopSignal = new AbortController();
@@ -94,6 +69,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     this.store.saveNodeId(this.nodeId);
     this.peers = new PeerTable(this.limits.maxPeers);
     this.peers.restore(this.store.loadPeers());
+    this.saver = new PeerSaver(this.peers, this.store);
     this.me = new Self(() => ({ name: this.opts.name, host: this.opts.host, advertisedIp: this.opts.advertisedIp, port: this.opts.port }));
     this.history = new MessageLog(this.store, this.limits.maxHistory, now, (m) => this.emit('message', m));
     const ctx: NodeContext = {
@@ -115,13 +91,14 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     this.classic = new ClassicChannel(ctx, {
       adopt: (socket, leftover, dialed) => this.native.adopt(socket, leftover, true, dialed),
       send: (peer, text, existing) => this.native.delivery.send(peer, text, existing),
+      isReady: (nodeId) => this.native.sessions.isReady(nodeId),
     });
     this.inbound = new ClassicInbound(ctx);
     this.liveness = new Liveness(ctx, (p) => this.channelOf(p), (address) => this.removePeer(address));
     this.history.load((id) => this.native.delivery.outbox.has(id));
     this.peers.on('changed', () => {
       this.emit('peers');
-      this.schedulePeerSave();
+      this.saver.schedule();
     });
     this.ctx = ctx;
   }
@@ -173,7 +150,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
    * timer left behind to keep VS Code's extension host busy).
    */
   activeResources(): { listening: boolean; incoming: number; sessions: number; handshaking: number; timers: number; dialing: number } {
-    const timers = this.liveness.pending + (this.savePeersTimer ? 1 : 0) + this.native.sessions.reconnects.pending + this.peers.pendingTimers;
+    const timers = this.liveness.pending + this.saver.pending + this.native.sessions.reconnects.pending + this.peers.pendingTimers;
     return { listening: !!this.listener, incoming: this.listener?.connectionCount ?? 0, ...this.native.sessions.counts(), timers };
   }
 
@@ -183,6 +160,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   async start(): Promise<void> {
     if (this.listener) return;
     this.closed = false;
+    this.saver.reopen();
     const where = `${this.opts.host}:${this.opts.port}`;
     this.setStatus({ state: 'starting', address: where });
     const listener = this.makeListener();
@@ -242,10 +220,8 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       await this.classic.exitAll(connected, this.limits.shutdownGraceMs);
     }
     await this.stop();
-    clearTimeout(this.savePeersTimer);
-    this.savePeersTimer = undefined;
+    this.saver.close();
     this.native.delivery.outbox.flush();
-    this.store.savePeers(this.peers.toStored());
     this.store.flush();
   }
 
@@ -256,14 +232,14 @@ export class PeerNode extends EventEmitter<NodeEvents> {
    * a native peer gets it through the outbox (queued while it is away, never lost).
    */
   async send(target: string, text: string): Promise<{ message: ChatMessage; result: PeerResult }> {
-    this.checkText(text);
-    const peer = this.resolvePeer(target);
+    checkText(text, this.limits.maxOutgoingTextBytes);
+    const peer = resolvePeer(this.peers, this.me, target);
     return this.channelOf(peer).send(peer, text);
   }
 
   /** Sends a text to every peer not gone: floods native sessions, classic writes to the rest. */
   async broadcast(text: string): Promise<{ message: ChatMessage; results: PeerResult[] }> {
-    this.checkText(text);
+    checkText(text, this.limits.maxOutgoingTextBytes);
     const message = this.history.add({ conversation: EVERYONE, direction: 'out', name: this.opts.name, text, state: 'sending', origin: this.nodeId });
     this.native.mesh.own(message);
     return { message, results: await this.deliverBroadcast(message) };
@@ -277,7 +253,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       this.history.update(m, { state: 'sending', error: undefined });
       return this.deliverBroadcast(m);
     }
-    const peer = this.resolvePeer(m.conversation);
+    const peer = resolvePeer(this.peers, this.me, m.conversation);
     return [(await this.channelOf(peer).send(peer, m.text, m)).result];
   }
 
@@ -299,21 +275,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       this.peers.upsert(addr, { wanted: true });
       return { peer: key, ok: true };
     }
-    if (this.opts.native) peer.protocol = undefined;
-    const r = await this.classic.greet(peer);
-    if (r === 'native') {
-      const now = this.peers.get(key);
-      const ok = !!now?.nodeId && this.native.sessions.isReady(now.nodeId);
-      if (now) this.peers.upsert(addr, { wanted: true });
-      return { peer: key, ok, error: ok ? undefined : now?.lastError ?? 'native handshake failed' };
-    }
-    if (r.ok) {
-      this.peers.upsert(addr, { state: 'connected', lastError: undefined, protocol: this.opts.native ? 'classic' : peer.protocol });
-      this.history.add({ conversation: key, direction: 'system', name: '', text: `Connected to ${peer.name} (${key})`, peer: key });
-    } else {
-      this.peers.upsert(addr, { state: 'inactive', lastError: r.error });
-    }
-    return { peer: key, ok: r.ok, error: r.error };
+    return this.classic.connect(peer);
   }
 
   /** Greets every known peer that is not connected and has not left. */
@@ -324,7 +286,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
 
   /** Stops treating a peer as connected; tells it (exit, or a native bye) when asked. */
   disconnect(target: string, sendExit: boolean): Promise<PeerResult> {
-    const peer = this.resolvePeer(target, false);
+    const peer = resolvePeer(this.peers, this.me, target, false);
     return this.channelOf(peer).disconnect(peer, sendExit);
   }
 
@@ -333,12 +295,12 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     if (!isDialectName(dialect)) {
       throw new PeerChatError('ERR_BAD_INPUT', `unknown dialect "${dialect}": one of ${Object.keys(DIALECT_LABELS).join(', ')}`);
     }
-    const peer = this.resolvePeer(target);
+    const peer = resolvePeer(this.peers, this.me, target);
     return this.peers.upsert(peer, { dialect, dialectManual: true, protocol: peer.protocol ?? 'classic' });
   }
 
   removePeer(target: string): boolean {
-    const peer = this.findPeer(target);
+    const peer = findPeer(this.peers, target);
     if (!peer) return false;
     if (peer.nodeId) this.native.forget(peer.nodeId);
     return this.peers.remove(peer.address);
@@ -376,30 +338,6 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     return results;
   }
 
-  private checkText(text: string): void {
-    if (text.trim() === '') throw new PeerChatError('ERR_BAD_INPUT', 'cannot send an empty message');
-    if (Buffer.byteLength(text) > this.limits.maxOutgoingTextBytes) {
-      throw new PeerChatError('ERR_TOO_LARGE', `message is larger than ${this.limits.maxOutgoingTextBytes / 1024} KiB`);
-    }
-  }
-
-  /** A peer by conversation id ("node:ID") or address; an unknown address is added. */
-  private resolvePeer(target: string, create = true): PeerRecord {
-    const found = this.findPeer(target);
-    if (found) return found;
-    if (target.startsWith('node:')) throw new PeerChatError('ERR_BAD_ADDRESS', `no known peer with node id ${target.slice(5)}`);
-    const addr = parseAddress(target);
-    if (!create) throw new PeerChatError('ERR_BAD_ADDRESS', `${addressKey(addr)} is not a known peer`);
-    if (this.me.isMe(addr)) throw new PeerChatError('ERR_BAD_ADDRESS', `${addressKey(addr)} is this node's own address`);
-    return this.peers.upsert(addr, { source: 'connect' });
-  }
-
-  private findPeer(target: string): PeerRecord | undefined {
-    if (target.startsWith('node:')) return this.peers.byNodeId(target.slice(5));
-    const addr = tryParseAddress(target);
-    return addr ? this.peers.get(addressKey(addr)) : undefined;
-  }
-
   // ---------------------------------------------------------------- wiring
 
   /** Classic payloads go to the inbound side, detected PeerChat sockets to the native one. */
@@ -418,19 +356,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   }
 
   private logDrop(remote: string, reason: string, line: string, level: LogLevel): void {
-    const ip = remote.slice(0, remote.lastIndexOf(':'));
-    const kind = reason.replace(/"[^"]*"|\d+/g, '#').slice(0, 60);
-    const text = this.dropLog.take(`${ip} ${kind}`, line);
+    const text = this.dropLog.take(dropKey(remote, reason), line);
     if (text) this.emit('log', level, text);
-  }
-
-  private schedulePeerSave(): void {
-    // After shutdown the directory is already on disk; late state changes (sessions closing) stay in memory.
-    if (this.savePeersTimer || this.closed) return;
-    this.savePeersTimer = setTimeout(() => {
-      this.savePeersTimer = undefined;
-      this.store.savePeers(this.peers.toStored());
-    }, 250);
-    this.savePeersTimer.unref();
   }
 }

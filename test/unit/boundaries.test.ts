@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { isHostToWebview, isWebviewToHost } from '../../src/protocol/webviewMessages';
+import { EVERYONE as CORE_EVERYONE } from '../../src/core/chatTypes';
+import { EVERYONE, isHostToWebview, isWebviewToHost } from '../../src/protocol/webviewMessages';
 import { buildChatHtml } from '../../src/views/webviewHtml';
 
 function files(dir: string): string[] {
@@ -15,6 +16,12 @@ describe('module boundaries', () => {
       .filter((f) => f.endsWith('.ts'))
       .filter((f) => /from ['"](vscode|\.\.\/(\.\.\/)?(views|commands|extension))/.test(fs.readFileSync(f, 'utf8')) || /require\(['"]vscode['"]\)/.test(fs.readFileSync(f, 'utf8')));
     assert.deepEqual(offenders, []);
+  });
+});
+
+describe('constants both sides share', () => {
+  it('the webview protocol names the Everyone conversation as the core does', () => {
+    assert.equal(EVERYONE, CORE_EVERYONE);
   });
 });
 

@@ -1346,7 +1346,7 @@ describe('hardening: shutdown leaves nothing behind', () => {
       seen.early = tracker
         .alive()
         .filter((x) => !(x.type === 'Timeout' && /^\s*at NativeSession\.close /.test(x.stack.split('\n')[0])))
-        .filter((x) => !(x.type === 'Timeout' && /^\s*at PeerNode\.schedulePeerSave [\s\S]*at Sessions\.onClose /.test(x.stack)));
+        .filter((x) => !(x.type === 'Timeout' && /^\s*at PeerSaver\.schedule [\s\S]*at Sessions\.onClose /.test(x.stack)));
       // Servers and sockets that did not exist before the node started, other than the test's own
       // client sockets; and no more ref'd timers than before.
       const leftover = () => activeHandles().filter((h) => !baselineHandles.has(h) && (h instanceof net.Server || (h instanceof net.Socket && !liveSockets.has(h))));

@@ -23,6 +23,7 @@ export interface NativeHandoff {
   adopt(socket: Connection, leftover: Buffer, dialedAddress: string): Promise<boolean>;
   /** Sends a message natively to a peer that just proved to be a PeerChat node. */
   send(peer: PeerRecord, text: string, existing: ChatMessage): SendOutcome;
+  isReady(nodeId: string): boolean;
 }
 
 type Sent = SendResult & { native?: Promise<boolean> };
@@ -81,9 +82,28 @@ export class ClassicChannel implements Channel {
     return { peer: key, ok: r.ok, error: r.error };
   }
 
-  /** Greets a peer, first finding out what it speaks: 'native' when it is a PeerChat node. */
-  greet(peer: PeerRecord): Promise<SendResult | 'native'> {
-    return this.writeDiscovering(peer, GREETING_TEXT);
+  /**
+   * Greets a peer, looking again at what it speaks: a PeerChat node gets a native session (kept
+   * up until the user disconnects), a classic peer the greeting and the state connected.
+   */
+  async connect(peer: PeerRecord): Promise<PeerResult> {
+    const { ctx } = this;
+    const key = peer.address;
+    if (ctx.native()) peer.protocol = undefined;
+    const r = await this.writeDiscovering(peer, GREETING_TEXT);
+    if (r === 'native') {
+      const now = ctx.peers.get(key);
+      const ok = !!now?.nodeId && this.native.isReady(now.nodeId);
+      if (now) ctx.peers.upsert(now, { wanted: true });
+      return { peer: key, ok, error: ok ? undefined : now?.lastError ?? 'native handshake failed' };
+    }
+    if (r.ok) {
+      ctx.peers.upsert(peer, { state: 'connected', lastError: undefined, protocol: ctx.native() ? 'classic' : peer.protocol });
+      ctx.system(key, `Connected to ${peer.name} (${key})`);
+    } else {
+      ctx.peers.upsert(peer, { state: 'inactive', lastError: r.error });
+    }
+    return { peer: key, ok: r.ok, error: r.error };
   }
 
   /** A broadcast's classic part: every peer gets the text; one that proves native catches up later. */

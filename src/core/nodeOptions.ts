@@ -1,0 +1,35 @@
+/** What the node is built with, and what it reports. */
+import type { ChatMessage, NodeStatus } from './chatTypes';
+import type { LogLevel } from './context';
+import type { Limits } from './limits';
+import type { Store } from './store';
+import type { Transport } from './transport';
+
+export interface NodeOptions {
+  /** Bind address: 0.0.0.0 listens on every interface. */
+  host: string;
+  port: number;
+  name: string;
+  /** IP written into classic headers so peers can answer. */
+  advertisedIp: string;
+  /** Probe peers every this many seconds and mark silent ones inactive; 0 = never. */
+  inactiveAfterSeconds?: number;
+  limits?: Partial<Limits>;
+  store?: Store;
+  /** Clock, injectable for tests. */
+  now?: () => number;
+  /** Tell native peers when the user has seen their messages. */
+  readReceipts?: boolean;
+  /** Speak the native protocol with PeerChat peers (default true). */
+  native?: boolean;
+  /** Where listening and dialing go (default real TCP); tests pass an in-memory one. */
+  transport?: Transport;
+}
+
+export interface NodeEvents {
+  status: [NodeStatus];
+  peers: [];
+  /** A message was added to history or changed (state); same id = same message. */
+  message: [ChatMessage];
+  log: [LogLevel, string];
+}
