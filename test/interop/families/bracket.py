@@ -50,10 +50,8 @@ class Bracket(Peer):
     reads = "once"
 
     def on_data(self, conn, data, remote, _n):
-        try:
-            message = data.decode()
-        except UnicodeDecodeError:
-            self.rejected("not UTF-8", data, remote)
+        message = self.text_of(data, remote)
+        if message is None:
             return
         m = self.form.match(message)
         if not m:

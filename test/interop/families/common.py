@@ -130,6 +130,24 @@ class Peer:
             data = data.decode("utf-8", "replace")
         self.emit({"type": "rejected", "reason": reason, "data": data, "remote": remote})
 
+    def text_of(self, data, remote):
+        """The bytes as text, or None after saying so: every classroom program decodes strictly."""
+        try:
+            return data.decode()
+        except UnicodeDecodeError:
+            self.rejected("not UTF-8", data, remote)
+            return None
+
+    def standard_of(self, data, remote):
+        """(ip_port, name, msg) of a standard-form message, or None after saying why not."""
+        message = self.text_of(data, remote)
+        if message is None:
+            return None
+        parts = parse_standard(message)
+        if not parts:
+            self.rejected("malformed: expected IP:PORT NAME MESSAGE", message, remote)
+        return parts
+
     def answer(self, conn, text, remote):
         """Writes a reply on the connection it came on (never fails the handler)."""
         try:

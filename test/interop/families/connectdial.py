@@ -18,7 +18,7 @@ import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the tests
 
-from common import Peer, base_args, parse_standard, send_args, standard_kind
+from common import Peer, base_args, send_args, standard_kind
 
 
 class ConnectDial(Peer):
@@ -34,14 +34,8 @@ class ConnectDial(Peer):
     reads = "once"
 
     def on_data(self, conn, data, remote, _n):
-        try:
-            message = data.decode()
-        except UnicodeDecodeError:
-            self.rejected("not UTF-8", data, remote)
-            return
-        parts = parse_standard(message)
+        parts = self.standard_of(data, remote)
         if not parts:
-            self.rejected("malformed: expected IP:PORT NAME MESSAGE", message, remote)
             return
         ip_port, name, msg = parts
         if msg == "connect_ack":

@@ -22,7 +22,7 @@ sys.dont_write_bytecode = True  # no __pycache__ beside the tests
 import socket
 import threading
 
-from common import Peer, base_args, parse_standard, read_chunks, send_args, standard_kind
+from common import Peer, base_args, read_chunks, send_args, standard_kind
 
 
 class ConnectKeep(Peer):
@@ -40,14 +40,8 @@ class ConnectKeep(Peer):
     reads = "each"
 
     def on_data(self, conn, data, remote, n):
-        try:
-            message = data.decode()
-        except UnicodeDecodeError:
-            self.rejected("not UTF-8", data, remote)
-            return
-        parts = parse_standard(message)
+        parts = self.standard_of(data, remote)
         if not parts:
-            self.rejected("malformed: expected IP:PORT NAME MESSAGE", message, remote)
             return
         ip_port, name, msg = parts
         if msg == "connect":

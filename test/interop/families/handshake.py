@@ -45,10 +45,8 @@ class Handshake(Peer):
         self.emit({"type": "bare_connect", "remote": remote})
 
     def on_data(self, conn, data, remote, _n):
-        try:
-            message = data.decode()
-        except UnicodeDecodeError:
-            self.rejected("not UTF-8", data, remote)
+        message = self.text_of(data, remote)
+        if message is None:
             return
         m = REQUEST.match(message)
         if m:

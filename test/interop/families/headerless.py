@@ -41,10 +41,8 @@ class Headerless(Peer):
     reads = "each"
 
     def on_data(self, conn, data, remote, _n):
-        try:
-            message = data.decode()
-        except UnicodeDecodeError:
-            self.rejected("not UTF-8", data, remote)
+        message = self.text_of(data, remote)
+        if message is None:
             return
         c = CONNECT_PORT.match(message)
         if c:

@@ -26,10 +26,8 @@ class Pipe(Peer):
     reads = "once"
 
     def on_data(self, conn, data, remote, _n):
-        try:
-            message = data.decode()
-        except UnicodeDecodeError:
-            self.rejected("not UTF-8", data, remote)
+        message = self.text_of(data, remote)
+        if message is None:
             return
         parts = message.split("|", 2)
         if len(parts) < 3 or not parts[0].startswith("LISTENING_PORT:") or not parts[1].startswith("TEAM_NAME:"):
