@@ -4,6 +4,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ClassicFramer, ClassicFramerOptions, DEFAULT_QUIET_MS, FrameInfo } from '../../src/core/classic/framing';
+import { until } from '../support/until';
 
 /** A manual clock: timers fire only when the test advances it. */
 class FakeClock {
@@ -22,16 +23,16 @@ class FakeClock {
     return this.timers.size;
   }
   advance(ms: number): void {
-    const until = this.now + ms;
+    const end = this.now + ms;
     for (;;) {
       let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers) if (e[1].at <= until && (!next || e[1].at < next[1].at)) next = e;
+      for (const e of this.timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
       if (!next) break;
       this.timers.delete(next[0]);
       this.now = next[1].at;
       next[1].fn();
     }
-    this.now = until;
+    this.now = end;
   }
 }
 
@@ -312,7 +313,7 @@ describe('ClassicFramer: limits', () => {
     const got: string[] = [];
     const f = new ClassicFramer({ quietMs: 5, maxBytes: 100, onMessage: (m) => got.push(Buffer.from(m).toString()), onError: () => undefined });
     f.push(b('hi'));
-    await new Promise((r) => setTimeout(r, 40));
+    await until('the message after the real quiet gap', () => got.length > 0, 2000);
     assert.deepEqual(got, ['hi']);
     f.dispose();
   });

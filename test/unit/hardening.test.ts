@@ -22,37 +22,16 @@ import type { Limits } from '../../src/core/limits';
 import { BANNER } from '../../src/core/native/frames';
 import { LogLevel, NodeOptions, PeerNode } from '../../src/core/node';
 import type { Store } from '../../src/core/store';
+import { ClassicReceiver, classicReceiver } from '../support/classicReceiver';
+import { FakeNativePeer, fakeNativePeer, frame, lengthPrefix } from '../support/fakeNativePeer';
+import { rawSend } from '../support/rawSend';
 import { Rng } from '../support/rng';
+import { delay, until, within } from '../support/until';
 
 const HOST = '127.0.0.1';
 const SEED = Number(process.env.HARDENING_SEED ?? 0x5eed_c4a7) >>> 0;
 
 // ------------------------------------------------------------------------------------------ tools
-
-/** mulberry32: small, fast, seeded. */
-
-const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Waits for p at most ms; never rejects. */
-function within(p: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    p.then(
-      () => (clearTimeout(t), resolve()),
-      () => (clearTimeout(t), resolve()),
-    );
-  });
-}
-
-async function until<T>(what: string, f: () => T | undefined | false | null, ms = 5000, detail?: () => string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${detail ? `\n${detail()}` : ''}`);
-    await delay(15);
-  }
-}
 
 /** Runs fn(0..count-1) with at most `concurrency` in flight. */
 async function pool(count: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
@@ -108,6 +87,7 @@ interface TestNode {
 const liveNodes = new Set<PeerNode>();
 const liveSockets = new Set<net.Socket>();
 const liveServers = new Set<net.Server>();
+const liveReceivers = new Set<ClassicReceiver>();
 
 async function startNode(name: string, limits: Partial<Limits> = {}, o: Partial<NodeOptions> = {}, keepLogs = 20_000): Promise<TestNode> {
   const store = new NullStore();
@@ -178,13 +158,7 @@ function kernelHeld(port: number): number {
 /** Waits until the kernel holds no server-side socket on `port` (polled slowly: see kernelHeld). */
 async function kernelClear(port: number, ms = 3000): Promise<void> {
   if (kernelHeld(port) < 0) return;
-  const end = Date.now() + ms;
-  for (;;) {
-    const n = kernelHeld(port);
-    if (n === 0) return;
-    if (Date.now() > end) throw new Error(`the kernel still holds ${n} server-side sockets on port ${port} after ${ms} ms`);
-    await delay(100);
-  }
+  await until(`the kernel to hold no server-side socket on port ${port}`, () => kernelHeld(port) === 0, ms, () => `it still holds ${kernelHeld(port)}`, 100);
 }
 
 function connect(port: number, localAddress = HOST): Promise<net.Socket> {
@@ -230,19 +204,6 @@ function watch(s: net.Socket): { data: () => Buffer; closed: () => boolean; clos
   };
 }
 
-/** One connection, one write, half-close, wait for the close (bounded). Never rejects. */
-async function rawSend(port: number, data: string | Buffer, localAddress = HOST, ms = 2000): Promise<void> {
-  let s: net.Socket;
-  try {
-    s = await connect(port, localAddress);
-  } catch {
-    return;
-  }
-  const w = watch(s);
-  s.end(data);
-  if (!(await w.waitClose(ms))) s.destroy();
-}
-
 /** A silent server that counts who connects: where every valid fuzz address points. */
 async function sink(): Promise<{ port: number; connections: () => number; server: net.Server }> {
   let n = 0;
@@ -259,24 +220,16 @@ async function sink(): Promise<{ port: number; connections: () => number; server
   return { port: (server.address() as net.AddressInfo).port, connections: () => n, server };
 }
 
-/** A classic receiver: one connection = one message, as classroom programs read them. */
-async function classicReceiver(): Promise<{ port: number; addr: string; got: string[] }> {
-  const got: string[] = [];
-  const server = net.createServer((s) => {
-    const chunks: Buffer[] = [];
-    liveSockets.add(s);
-    s.on('close', () => liveSockets.delete(s));
-    s.on('data', (d) => chunks.push(d));
-    s.on('end', () => {
-      got.push(Buffer.concat(chunks).toString('utf8'));
-      s.end();
-    });
-    s.on('error', () => {});
-  });
-  liveServers.add(server);
-  await new Promise<void>((r) => server.listen(0, HOST, r));
-  const port = (server.address() as net.AddressInfo).port;
-  return { port, addr: `${HOST}:${port}`, got };
+/** A classic receiver (test/support), closed after the file. */
+async function receiver(): Promise<ClassicReceiver> {
+  const r = await classicReceiver(HOST);
+  liveReceivers.add(r);
+  return r;
+}
+
+async function closeReceiver(r: ClassicReceiver): Promise<void> {
+  liveReceivers.delete(r);
+  await r.close();
 }
 
 function closeServer(s: net.Server): Promise<void> {
@@ -284,58 +237,16 @@ function closeServer(s: net.Server): Promise<void> {
   return new Promise((r) => s.close(() => r()));
 }
 
-function frameOf(body: Buffer | string | object): Buffer {
-  const b = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(b.length);
-  return Buffer.concat([len, b]);
-}
-
 /**
- * A hand-driven native client: connects, waits for the banner, echoes it. Resolves undefined when
- * the node never sent the banner (it refused or closed the connection).
+ * A hand-driven native client (test/support): connects from `localAddress`, waits for the banner,
+ * echoes it. Undefined when the node never sent the banner (it refused or closed the connection).
  */
-async function nativeRaw(port: number, localAddress = HOST, ms = 1500): Promise<{ s: net.Socket; w: ReturnType<typeof watch> } | undefined> {
-  let s: net.Socket;
-  try {
-    s = await connect(port, localAddress);
-  } catch {
-    return undefined;
-  }
-  const w = watch(s);
-  const ok = await until('banner', () => w.data().length >= BANNER.length || w.closed(), ms).then(
-    () => w.data().subarray(0, BANNER.length).toString() === BANNER,
-    () => false,
-  );
-  if (!ok) {
-    s.destroy();
-    return undefined;
-  }
-  s.write(BANNER);
-  return { s, w };
-}
-
-/** Frames the node wrote on a native client socket (after the banner). */
-function framesFrom(buf: Buffer): unknown[] {
-  const out: unknown[] = [];
-  let off = buf.subarray(0, BANNER.length).toString() === BANNER ? BANNER.length : 0;
-  while (buf.length - off >= 4) {
-    const len = buf.readUInt32BE(off);
-    if (buf.length - off - 4 < len) break;
-    try {
-      out.push(JSON.parse(buf.subarray(off + 4, off + 4 + len).toString('utf8')));
-    } catch {
-      out.push(undefined);
-    }
-    off += 4 + len;
-  }
-  return out;
-}
-
-function lengthPrefix(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
+async function nativeRaw(port: number, localAddress = HOST): Promise<FakeNativePeer | undefined> {
+  const c = await fakeNativePeer(port, { localAddress });
+  if (!c) return undefined;
+  liveSockets.add(c.socket);
+  c.socket.on('close', () => liveSockets.delete(c.socket));
+  return c;
 }
 
 const hello = (nodeId: string, listen: string, extra: object = {}) => ({ type: 'hello', v: 1, nodeId, name: 'fz', listen, ...extra });
@@ -343,7 +254,7 @@ const hello = (nodeId: string, listen: string, extra: object = {}) => ({ type: '
 /** Classic message in: a normal sender delivers one, from `localAddress`. */
 async function assertClassicIn(t: TestNode, from: string, localAddress = HOST, ms = 4000): Promise<void> {
   const text = `classic-in-${Math.random().toString(36).slice(2)}`;
-  await rawSend(t.port, `${from} probe ${text}`, localAddress);
+  await rawSend(t.port, `${from} probe ${text}`, { localAddress, timeoutMs: 2000 });
   await until(`classic message "${text}" from ${from} in the node's history`, () => t.node.getHistory().find((m) => m.direction === 'in' && m.text === text && m.peer === from), ms, () =>
     t.logs.slice(-8).map((l) => `  ${l.level} ${l.text}`).join('\n'),
   );
@@ -387,7 +298,7 @@ async function heapAfterGc(): Promise<number> {
   const gc = gcFn();
   for (let i = 0; i < 3; i++) {
     gc?.();
-    await delay(30);
+    await delay(30); // part of the measurement: finalizers and weak callbacks run between passes
   }
   return process.memoryUsage().heapUsed;
 }
@@ -405,6 +316,7 @@ after(async () => {
   await Promise.all([...liveNodes].map((n) => n.stop().catch(() => undefined)));
   for (const s of liveSockets) s.destroy();
   await Promise.all([...liveServers].map((s) => closeServer(s)));
+  await Promise.all([...liveReceivers].map((r) => closeReceiver(r)));
 });
 
 // ------------------------------------------------------------------------------------------ fuzz
@@ -535,19 +447,19 @@ function fuzzGenerator(rng: Rng, o: { sinkAddr: string; sinkPort: number; selfAd
     [5, () => classic('invalid UTF-8', Buffer.concat([Buffer.from(`${o.sinkAddr} fz `), Buffer.from(rng.pick(INVALID_UTF8)), Buffer.from(rng.printable(rng.int(0, 20)))]))],
     [8, () => classic('bad header address', Buffer.from(`${rng.pick(BAD_ADDRESSES)} fz ${rng.pick(['hello', 'PING', 'exit', 'Connected'])}`))],
     [15, () => classic('mutated classic form', mutate(Buffer.from(rng.pick(templates))))],
-    [3, () => classic('banner too early', Buffer.concat([Buffer.from(BANNER), frameOf(hello(rng.hex(16), o.sinkAddr))]))],
+    [3, () => classic('banner too early', Buffer.concat([Buffer.from(BANNER), frame(hello(rng.hex(16), o.sinkAddr))]))],
     [2, () => nativeInput('4 GiB length prefix', [Buffer.from([0xff, 0xff, 0xff, 0xff]), rng.bytes(rng.int(0, 64))])],
     [2, () => nativeInput('oversized frame', [lengthPrefix(o.maxFrameBytes + rng.int(1, 1 << 20)), rng.bytes(rng.int(0, 2048))])],
-    [3, () => nativeInput('truncated frame', [frameOf(fuzzHello()).subarray(0, rng.int(1, 30))])],
-    [3, () => nativeInput('frame of random bytes', [frameOf(rng.bytes(rng.int(0, 300)))])],
-    [2, () => nativeInput('frame of invalid UTF-8', [frameOf(Buffer.concat([Buffer.from('{"type":"'), Buffer.from(rng.pick(INVALID_UTF8)), Buffer.from('"}')]))])],
-    [2, () => nativeInput('non-object JSON', [frameOf(rng.pick(['[]', '1', '"x"', 'null', 'true', '[{"type":"hello"}]']))])],
-    [2, () => nativeInput('unknown types before hello', [frameOf({ type: 'zz-unknown' }), frameOf({ type: 'chat-v9', x: 1 })])],
-    [4, () => nativeInput('hello with wrong field types', [frameOf({ ...fuzzHello(), [rng.pick(['v', 'nodeId', 'name', 'listen'])]: weird() })])],
-    [3, () => nativeInput('hello with a bad version', [frameOf({ ...fuzzHello(), v: rng.pick([0, 2, -1, 999, 1e308, 0.5, 2.5]) })])],
-    [3, () => nativeInput('frame before hello', [frameOf(afterHello())])],
-    [12, () => nativeInput('hello, then fuzzed frames', [frameOf(fuzzHello()), ...Array.from({ length: rng.int(1, 6) }, () => frameOf(afterHello()))])],
-    [4, () => nativeInput('hello, then mutated frame bytes', [frameOf(fuzzHello()), mutate(frameOf(afterHello()))])],
+    [3, () => nativeInput('truncated frame', [frame(fuzzHello()).subarray(0, rng.int(1, 30))])],
+    [3, () => nativeInput('frame of random bytes', [frame(rng.bytes(rng.int(0, 300)))])],
+    [2, () => nativeInput('frame of invalid UTF-8', [frame(Buffer.concat([Buffer.from('{"type":"'), Buffer.from(rng.pick(INVALID_UTF8)), Buffer.from('"}')]))])],
+    [2, () => nativeInput('non-object JSON', [frame(rng.pick(['[]', '1', '"x"', 'null', 'true', '[{"type":"hello"}]']))])],
+    [2, () => nativeInput('unknown types before hello', [frame({ type: 'zz-unknown' }), frame({ type: 'chat-v9', x: 1 })])],
+    [4, () => nativeInput('hello with wrong field types', [frame({ ...fuzzHello(), [rng.pick(['v', 'nodeId', 'name', 'listen'])]: weird() })])],
+    [3, () => nativeInput('hello with a bad version', [frame({ ...fuzzHello(), v: rng.pick([0, 2, -1, 999, 1e308, 0.5, 2.5]) })])],
+    [3, () => nativeInput('frame before hello', [frame(afterHello())])],
+    [12, () => nativeInput('hello, then fuzzed frames', [frame(fuzzHello()), ...Array.from({ length: rng.int(1, 6) }, () => frame(afterHello()))])],
+    [4, () => nativeInput('hello, then mutated frame bytes', [frame(fuzzHello()), mutate(frame(afterHello()))])],
   ];
   const total = gens.reduce((s, [w]) => s + w, 0);
   return (): FuzzInput => {
@@ -577,22 +489,22 @@ async function deliver(port: number, input: FuzzInput, rng: Rng, localAddress = 
     for (const c of input.chunks) {
       if (w.closed()) break;
       s.write(c);
-      if (input.gapMs) await delay(input.gapMs);
+      if (input.gapMs) await delay(input.gapMs); // stimulus: a sender that pauses between chunks
     }
     if (input.close === 'end') s.end();
     else if (input.close === 'destroy') s.destroy();
-    else await delay(rng.int(0, 150));
+    else await delay(rng.int(0, 150)); // stimulus: a sender that holds the socket open
     if (!(await w.waitClose(input.close === 'hold' ? 50 : 1500))) s.destroy();
     return;
   }
   const c = await nativeRaw(port, localAddress);
   if (!c) return;
-  for (const f of input.frames) if (!c.w.closed()) c.s.write(f);
+  for (const f of input.frames) if (!c.closed()) c.write(f);
   if (input.close === 'end') {
-    await delay(rng.int(0, 40));
-    c.s.end();
+    await delay(rng.int(0, 40)); // stimulus: a peer that lingers before it closes
+    c.end();
   }
-  if (!(await c.w.waitClose(1500))) c.s.destroy();
+  if (!(await c.waitClose(1500))) c.socket.destroy();
 }
 
 describe(`hardening: fuzzing the port (seed ${SEED}, HARDENING_SEED to change)`, () => {
@@ -720,7 +632,7 @@ describe(`hardening: fuzzing the port (seed ${SEED}, HARDENING_SEED to change)`,
   });
 
   it('still delivers a normal classic message both ways', async () => {
-    const r = await classicReceiver();
+    const r = await receiver();
     await assertClassicIn(a, r.addr);
     await assertClassicIn(a, r.addr, '127.0.0.2');
     await assertClassicOut(a, r);
@@ -750,6 +662,9 @@ describe('hardening: addresses a stranger claims', () => {
   });
   after(() => stopNode(a));
 
+  const MARKER_FROM = '127.0.0.1:5199';
+  let markers = 0;
+
   /** Sends one classic input from a loopback address; returns the messages and peers it produced. */
   async function claim(input: string): Promise<{ peers: string[]; messages: (string | undefined)[] }> {
     const beforePeers = new Set(a.node.peerViews().map((p) => p.address));
@@ -757,9 +672,16 @@ describe('hardening: addresses a stranger claims', () => {
     const on = (m: ChatMessage) => void (m.direction === 'in' && seen.push(m));
     a.node.on('message', on);
     await rawSend(a.port, input);
-    await delay(250);
+    // The node closed that connection; a marker sent after it is read later, so once the marker
+    // is in, whatever the input was going to produce is in too.
+    const marker = `marker-${++markers}`;
+    await rawSend(a.port, `${MARKER_FROM} mk ${marker}`);
+    await until(`the marker "${marker}"`, () => seen.find((m) => m.text === marker && m.peer === MARKER_FROM));
     a.node.off('message', on);
-    return { peers: a.node.peerViews().map((p) => p.address).filter((x) => !beforePeers.has(x)), messages: seen.map((m) => m.peer) };
+    return {
+      peers: a.node.peerViews().map((p) => p.address).filter((x) => !beforePeers.has(x) && x !== MARKER_FROM),
+      messages: seen.filter((m) => m.text !== marker).map((m) => m.peer),
+    };
   }
 
   it('a well-formed header from this machine is taken as it is (control case)', async () => {
@@ -799,7 +721,7 @@ describe('hardening: slow-loris (200 connections from one address, one byte at a
   const N = 200;
   const ATTACK_MS = 2500;
   let a: TestNode;
-  let r: Awaited<ReturnType<typeof classicReceiver>>;
+  let r: ClassicReceiver;
   let maxClassic = 0;
   let maxTotal = 0;
   let accepted = 0;
@@ -811,7 +733,7 @@ describe('hardening: slow-loris (200 connections from one address, one byte at a
 
   before(async () => {
     a = await startNode('loris', LIMITS);
-    r = await classicReceiver();
+    r = await receiver();
     attackStart = Date.now();
     let stop = false;
     const loris = async () => {
@@ -820,7 +742,7 @@ describe('hardening: slow-loris (200 connections from one address, one byte at a
         try {
           s = await connect(a.port);
         } catch {
-          await delay(20);
+          await delay(20); // stimulus: the attacker retries a failed connect
           continue;
         }
         sockets.add(s);
@@ -832,7 +754,7 @@ describe('hardening: slow-loris (200 connections from one address, one byte at a
         while (!stop && !w.closed() && i < bytes.length) {
           s.write(bytes.subarray(i, i + 1));
           i++;
-          await delay(BYTE_EVERY_MS);
+          await delay(BYTE_EVERY_MS); // stimulus: the trickle
           if (i === 4 && !w.closed() && !counted) {
             counted = true;
             accepted++; // trickling for most of a second: it was accepted and kept
@@ -841,7 +763,7 @@ describe('hardening: slow-loris (200 connections from one address, one byte at a
         if (w.closed() && w.data().length === 0 && i < 3) refusals++;
         s.destroy();
         sockets.delete(s);
-        if (!stop) await delay(300); // a refused attacker comes back
+        if (!stop) await delay(300); // stimulus: a refused attacker comes back
       }
     };
     // Cheap samples only: reading /proc/net/tcp costs milliseconds of kernel time once thousands of
@@ -851,6 +773,7 @@ describe('hardening: slow-loris (200 connections from one address, one byte at a
       maxTotal = Math.max(maxTotal, held(a.node).classic);
     }, 20);
     const attackers = Array.from({ length: N }, () => loris());
+    // Stimulus: the attack's schedule (a normal message 800 ms in, the attack ATTACK_MS long).
     await delay(800);
     const t0 = Date.now();
     deliveredDuringAttack = await assertClassicIn(a, r.addr, '127.0.0.2', 8000).then(
@@ -858,7 +781,7 @@ describe('hardening: slow-loris (200 connections from one address, one byte at a
       (e) => e,
     );
     deliveredMs = Date.now() - t0;
-    await delay(Math.max(0, ATTACK_MS - 800 - deliveredMs));
+    await delay(Math.max(0, ATTACK_MS - 800 - deliveredMs)); // stimulus: the rest of the attack
     stop = true;
     for (const s of sockets) s.destroy();
     await Promise.all(attackers);
@@ -955,7 +878,7 @@ describe('hardening: connection flood', () => {
     await until('connections closed', () => Object.values(held(a.node)).every((v) => v === 0), 5000, () => JSON.stringify(held(a.node)));
     await kernelClear(a.port);
     assert.equal(a.node.status.state, 'listening');
-    const r = await classicReceiver();
+    const r = await receiver();
     await assertClassicIn(a, r.addr);
     await assertClassicOut(a, r);
   });
@@ -984,7 +907,7 @@ describe('hardening: every bound of limits.ts is enforced, and only on the one t
     assert.ok(await w.waitClose(1500), 'the oversize connection was not closed');
     const atBound = `127.0.0.1:5002 fit `;
     const text = 'f'.repeat(2048 - atBound.length);
-    await rawSend(a.port, atBound + text);
+    await rawSend(a.port, atBound + text, 2000);
     await until('the message at the bound', () => a.node.getHistory().find((m) => m.text === text));
     await assertClassicIn(a, '127.0.0.1:5003', '127.0.0.2');
     assert.ok(!a.node.getHistory().some((m) => m.text.startsWith('bbbb')), 'no part of the oversize message is shown');
@@ -997,7 +920,9 @@ describe('hardening: every bound of limits.ts is enforced, and only on the one t
     const w = watch(s);
     for (let i = 0; i < 6 && !w.closed(); i++) {
       s.write(`127.0.0.1:5011 many m${i}-${'m'.repeat(700)}`);
-      await delay(220); // past the quiet gap: each write is one message
+      // The next write only once this one was taken (past the quiet gap: each write is one
+      // message), or the connection was cut.
+      await until(`m${i} taken or the connection cut`, () => w.closed() || a.node.getHistory().some((m) => m.peer === '127.0.0.1:5011' && m.text.startsWith(`m${i}-`)), 3000);
     }
     assert.ok(await w.waitClose(1000), 'the connection was not closed past maxConnectionBytes');
     const shown = a.node.getHistory().filter((m) => m.peer === '127.0.0.1:5011' && m.direction === 'in').length;
@@ -1038,7 +963,7 @@ describe('hardening: every bound of limits.ts is enforced, and only on the one t
     const c = await nativeRaw(a.port);
     assert.ok(c, 'no banner');
     const t0 = Date.now();
-    assert.ok(await c.w.waitClose(2500), 'not closed');
+    assert.ok(await c.waitClose(2500), 'not closed');
     assert.ok(Date.now() - t0 >= 300);
     await until('no handshake left', () => held(a.node).handshaking === 0, 1000);
   });
@@ -1048,10 +973,10 @@ describe('hardening: every bound of limits.ts is enforced, and only on the one t
     const b = await mk('ldb', {});
     const c = await nativeRaw(a.port);
     assert.ok(c);
-    c.s.write(frameOf(hello('0123456789abcdef', `${HOST}:1`)));
+    c.send(hello('0123456789abcdef', `${HOST}:1`));
     await until('the silent session to be ready', () => held(a.node).sessions >= 1, 1500);
     await assertNative(a, b);
-    assert.ok(await c.w.waitClose(3000), 'the silent native session was never closed');
+    assert.ok(await c.waitClose(3000), 'the silent native session was never closed');
     assert.equal(a.node.activeResources().sessions, 1, 'the live native peer kept its session');
     await assertNative(a, b);
   });
@@ -1063,18 +988,16 @@ describe('hardening: every bound of limits.ts is enforced, and only on the one t
     const c = await nativeRaw(a.port);
     assert.ok(c);
     const id = 'feedfacefeedface';
-    c.s.write(frameOf(hello(id, `${HOST}:1`)));
+    c.send(hello(id, `${HOST}:1`));
     const chat = { type: 'chat', id: 'c0ffee00c0ffee00', origin: id, originName: 'fz', ts: Date.now(), conv: 'direct', hops: 0, text: '' };
     const baseLen = Buffer.byteLength(JSON.stringify(chat));
     const fits = { ...chat, text: 't'.repeat(4096 - baseLen) };
     assert.equal(Buffer.byteLength(JSON.stringify(fits)), 4096);
-    c.s.write(frameOf(fits));
+    c.send(fits);
     await until('the frame at the bound', () => a.node.getHistory().find((m) => m.id === chat.id));
-    const over = Buffer.alloc(4);
-    over.writeUInt32BE(4097);
-    c.s.write(over);
-    assert.ok(await c.w.waitClose(2000), 'the session with an oversize frame was not closed');
-    const frames = framesFrom(c.w.data()) as { type?: string; code?: string }[];
+    c.write(lengthPrefix(4097));
+    assert.ok(await c.waitClose(2000), 'the session with an oversize frame was not closed');
+    const frames = c.frames() as { type?: string; code?: string }[];
     assert.ok(frames.some((f) => f?.type === 'error' && f.code === 'ERR_BAD_FRAME'), `no ERR_BAD_FRAME: ${JSON.stringify(frames.map((f) => f?.type))}`);
     assert.equal(a.node.activeResources().sessions, 1, 'the other native peer kept its session');
     await assertNative(a, b);
@@ -1144,9 +1067,9 @@ describe('hardening: every bound of limits.ts is enforced, and only on the one t
     const a = await mk('lmp', { maxPeers: 20 });
     const b = await mk('lmpb', {});
     await assertNative(a, b);
-    await rawSend(a.port, '127.0.0.1:6000 friend Connected');
+    await rawSend(a.port, '127.0.0.1:6000 friend Connected', 2000);
     await until('friend connected', () => a.node.peers.get('127.0.0.1:6000')?.state === 'connected');
-    await pool(60, 10, (i) => rawSend(a.port, `127.0.0.1:${7000 + i} n${i} hi`));
+    await pool(60, 10, (i) => rawSend(a.port, `127.0.0.1:${7000 + i} n${i} hi`, 2000).then(() => undefined, () => undefined));
     await until('the last flood message', () => a.node.getHistory().find((m) => m.peer === '127.0.0.1:7059'));
     assert.ok(a.node.peers.size <= 20, `${a.node.peers.size} peers in the table`);
     assert.equal(a.node.peers.get('127.0.0.1:6000')?.state, 'connected', 'the connected classic peer was evicted');
@@ -1158,16 +1081,20 @@ describe('hardening: every bound of limits.ts is enforced, and only on the one t
     'maxPeers: holds even when the flood is of greetings (every flooder "connected")',
     async () => {
       const a = await mk('lmpg', { maxPeers: 20 });
-      await pool(60, 10, (i) => rawSend(a.port, `127.0.0.1:${7100 + i} g${i} Hello, I am connecting!`));
-      await until('the last greeting', () => a.node.peers.get('127.0.0.1:7159') || a.logs.length > 200, 3000);
-      await delay(100);
+      let greeted = 0;
+      a.node.on('message', (m) => void (m.direction === 'system' && /\(127\.0\.0\.1:71\d\d\) connected/.test(m.text) && greeted++));
+      await pool(60, 10, (i) => rawSend(a.port, `127.0.0.1:${7100 + i} g${i} Hello, I am connecting!`, 2000).then(() => undefined, () => undefined));
+      // Every greeting's connection was closed by the node; a marker after them is read last.
+      await rawSend(a.port, '127.0.0.1:7200 mk greetings done', 2000);
+      await until('the marker after the greetings', () => a.node.getHistory().find((m) => m.peer === '127.0.0.1:7200' && m.text === 'greetings done'), 3000);
+      assert.ok(greeted > 20, `only ${greeted} greetings taken: the cap was not tested`);
       assert.ok(a.node.peers.size <= 20, `${a.node.peers.size} peers in the table (cap 20)`);
     },
   );
 
   it('maxHistory: history keeps the newest messages up to the bound', async () => {
     const a = await mk('lmh', { maxHistory: 30 });
-    for (let i = 0; i < 50; i++) await rawSend(a.port, `127.0.0.1:6100 hist m${i}`);
+    for (let i = 0; i < 50; i++) await rawSend(a.port, `127.0.0.1:6100 hist m${i}`, 2000);
     await until('the last message', () => a.node.getHistory().find((m) => m.text === 'm49'));
     const h = a.node.getHistory();
     assert.ok(h.length <= 30, `history ${h.length}`);
@@ -1209,12 +1136,15 @@ describe('hardening: every bound of limits.ts is enforced, and only on the one t
         const a = await mk('lac', { maxAutoConnect: 2, probeWaitMs: 300 });
         const c = await nativeRaw(a.port);
         assert.ok(c);
-        c.s.write(frameOf(hello('abcdefabcdefabcd', `${HOST}:${sinks[0].port}`)));
-        c.s.write(frameOf({ type: 'peers', peers: sinks.map((x, i) => ({ nodeId: `${i}`.padStart(16, 'e'), address: `${HOST}:${x.port}`, name: `p${i}` })) }));
-        await delay(1000);
-        const dialed = sinks.reduce((n, x) => n + x.connections(), 0);
-        assert.ok(dialed >= 1 && dialed <= 2, `dialed ${dialed} of 9 learned peers (maxAutoConnect 2)`);
-        c.s.destroy();
+        c.send(hello('abcdefabcdefabcd', `${HOST}:${sinks[0].port}`));
+        c.send({ type: 'peers', peers: sinks.map((x, i) => ({ nodeId: `${i}`.padStart(16, 'e'), address: `${HOST}:${x.port}`, name: `p${i}` })) });
+        // The node decides its dials while it reads the frame; once it has learned all nine and
+        // no dial is under way any more, no other dial can follow from it.
+        const learned = () => a.node.peerViews().filter((p) => /^p\d$/.test(p.name)).length;
+        const dialed = () => sinks.reduce((n, x) => n + x.connections(), 0);
+        await until('nine peers learned, a dial made and finished', () => learned() === 9 && dialed() >= 1 && a.node.activeResources().dialing === 0, 3000, () => `learned ${learned()}, dialed ${dialed()}, ${JSON.stringify(a.node.activeResources())}`);
+        assert.ok(dialed() >= 1 && dialed() <= 2, `dialed ${dialed()} of 9 learned peers (maxAutoConnect 2)`);
+        c.socket.destroy();
       } finally {
         await Promise.all(sinks.map((x) => closeServer(x.server)));
       }
@@ -1303,10 +1233,14 @@ describe('hardening: shutdown leaves nothing behind', () => {
 
   before(async () => {
     // The test's own: a classic receiver and native peers, started before the node under test.
-    const r = await classicReceiver();
+    const r = await receiver();
     const b = await startNode('shb', {});
     const c = await startNode('shc', {});
-    await delay(50);
+    const idle = (t: TestNode) => {
+      const x = t.node.activeResources();
+      return x.listening && x.incoming + x.sessions + x.handshaking + x.dialing + x.timers === 0;
+    };
+    await until('b and c listening, with nothing else under way', () => idle(b) && idle(c), 2000, () => JSON.stringify([b.node.activeResources(), c.node.activeResources()]));
     const baseline = resourceCounts();
     const baselineHandles = new Set(activeHandles());
     const tracker = trackCoreResources();
@@ -1327,7 +1261,8 @@ describe('hardening: shutdown leaves nothing behind', () => {
       const open = await connect(a.port, '127.0.0.2');
       open.write('127.0.0.1:5999 half a message');
       const half = await nativeRaw(a.port);
-      await delay(250); // heartbeats, prune and redial timers run
+      await until('the classic connection and the handshake held', () => held(a!.node).classic >= 1 && held(a!.node).handshaking >= 1, 2000, () => JSON.stringify(held(a!.node)));
+      await delay(250); // stimulus: time passes so heartbeats, prune and redial timers run
       const port = a.port;
       const exits = r.got.length;
 
@@ -1335,12 +1270,12 @@ describe('hardening: shutdown leaves nothing behind', () => {
       liveNodes.delete(a.node);
       // The test's own client sockets go too (the node closed their other ends).
       open.destroy();
-      half?.s.destroy();
+      half?.socket.destroy();
 
       // Unref'd timers do not show in getActiveResourcesInfo: the tracker sees them. Right after
       // shutdown (a few event-loop turns, for closed handles and cleared timers to report their
       // end), only the 1 s guard a closing native session sets on its socket is excused.
-      await delay(30);
+      await delay(30); // stimulus: "right after" is a moment, the same for every run
       // Also excused: the other node (b, still running) saving its directory 250 ms after its
       // session with a closed; it is gone by the 'a moment later' check below.
       seen.early = tracker
@@ -1349,7 +1284,8 @@ describe('hardening: shutdown leaves nothing behind', () => {
         .filter((x) => !(x.type === 'Timeout' && /^\s*at PeerSaver\.schedule [\s\S]*at Sessions\.onClose /.test(x.stack)));
       // Servers and sockets that did not exist before the node started, other than the test's own
       // client sockets; and no more ref'd timers than before.
-      const leftover = () => activeHandles().filter((h) => !baselineHandles.has(h) && (h instanceof net.Server || (h instanceof net.Socket && !liveSockets.has(h))));
+      const own = (h: net.Socket) => liveSockets.has(h) || h.localPort === r.port; // ours, or the receiver's end
+      const leftover = () => activeHandles().filter((h) => !baselineHandles.has(h) && (h instanceof net.Server || (h instanceof net.Socket && !own(h))));
       const timers = () => resourceCounts().Timeout ?? 0;
       await until('no server, socket or timer left from the node', () => leftover().length === 0 && timers() <= (baseline.Timeout ?? 0), 500).catch(() => {
         seen.refdLeft = `new handles:\n${describeHandles(leftover())}\nref'd timers now ${timers()}, before ${baseline.Timeout ?? 0}`;
@@ -1360,7 +1296,7 @@ describe('hardening: shutdown leaves nothing behind', () => {
         () => false,
       );
       seen.outboxFlushed = a.store.outbox.length >= 1;
-      await delay(1200);
+      await delay(1200); // stimulus: "a moment later", past the 1 s guard excused above
       seen.late = tracker.alive();
     } catch (err) {
       seen.error = err;
@@ -1368,7 +1304,7 @@ describe('hardening: shutdown leaves nothing behind', () => {
       tracker.stop();
       if (a) await stopNode(a);
       await stopNode(b);
-      await closeServer([...liveServers].find((x) => (x.address() as net.AddressInfo | null)?.port === r.port)!);
+      await closeReceiver(r);
     }
   });
 
@@ -1396,15 +1332,6 @@ describe('hardening: shutdown leaves nothing behind', () => {
     assert.deepEqual(show(seen.early), [], `${seen.early.length} resources from src/core alive right after shutdown`);
   });
 
-  it(
-    'right after shutdown no timer of the node is pending, unref\'d ones included',
-    {},
-    () => {
-      if (seen.error) throw seen.error;
-      assert.deepEqual(show(seen.early), [], `${seen.early.length} resources from src/core alive right after shutdown`);
-    },
-  );
-
   describe('a classic send still retrying when shutdown starts', () => {
     const r = { error: undefined as unknown, dialsAfter: [] as Tracked[], aliveAfter: [] as Tracked[] };
     before(async () => {
@@ -1415,11 +1342,11 @@ describe('hardening: shutdown leaves nothing behind', () => {
       try {
         const a = await startNode('shr', { sendRetries: 3, sendRetryBaseMs: 200 });
         const sending = a.node.send(`${HOST}:${deadPort}`, 'into the void');
-        await delay(150);
+        await delay(150); // stimulus: shutdown starts between attempts (refused at once, next in 200 ms)
         await a.node.shutdown();
         liveNodes.delete(a.node);
         const stoppedAt = Date.now();
-        await delay(300);
+        await delay(300); // stimulus: time passes so a retry timer left behind would show
         r.aliveAfter = tracker.alive();
         await within(sending, 3000); // bounded: nothing of this test outlives it
         r.dialsAfter = tracker.created().filter((x) => x.at > stoppedAt && x.type !== 'Timeout');

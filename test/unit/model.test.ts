@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { addressKey, parseAddress, tryParseAddress } from '../../src/core/address';
@@ -9,6 +8,7 @@ import { nameProblem, sanitizePeerName, validateName } from '../../src/core/name
 import { PeerTable } from '../../src/core/peers/table';
 import { FileStore } from '../../src/core/store';
 import type { ChatMessage } from '../../src/core/chatTypes';
+import { tmpDir } from '../support/tmpDir';
 
 describe('addresses', () => {
   it('parses host:port and bracketed IPv6', () => {
@@ -99,7 +99,7 @@ describe('file store', () => {
   });
 
   it('keeps peers and history across instances; the last record of an id wins; torn lines are skipped', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerchat-store-'));
+    const dir = tmpDir('peerchat-store-');
     const s1 = new FileStore(dir, 100);
     s1.savePeers([{ address: '1.2.3.4:5', host: '1.2.3.4', port: 5, name: 'x', source: 'message' }]);
     s1.appendHistory([msg('1', 1), msg('2', 2, { direction: 'out', state: 'sending' })]);
@@ -110,11 +110,10 @@ describe('file store', () => {
     const h = s2.loadHistory();
     assert.deepEqual(h.map((m) => m.id), ['1', '2']);
     assert.equal(h[1].state, 'sent');
-    fs.rmSync(dir, { recursive: true });
   });
 
   it('keeps only the last maxHistory messages', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerchat-store-'));
+    const dir = tmpDir('peerchat-store-');
     const s = new FileStore(dir, 10);
     s.appendHistory(Array.from({ length: 25 }, (_, i) => msg(String(i), i)));
     assert.ok(s.needsCompaction());
@@ -123,6 +122,5 @@ describe('file store', () => {
     assert.equal(h[0].id, '15');
     s.rewriteHistory(h);
     assert.equal(fs.readFileSync(path.join(dir, 'history.jsonl'), 'utf8').trim().split('\n').length, 10);
-    fs.rmSync(dir, { recursive: true });
   });
 });

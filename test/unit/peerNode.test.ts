@@ -1,19 +1,24 @@
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { ChatMessage } from '../../src/core/chatTypes';
 import { PeerNode } from '../../src/core/node';
 import { FileStore } from '../../src/core/store';
+import { ClassicReceiver, classicReceiver } from '../support/classicReceiver';
+import { nextEvent } from '../support/events';
+import { freePort } from '../support/freePort';
+import { rawSend } from '../support/rawSend';
+import { tmpDir } from '../support/tmpDir';
+import { until } from '../support/until';
 
 const HOST = '127.0.0.1';
 const nodes: PeerNode[] = [];
 const servers: net.Server[] = [];
+const receivers: ClassicReceiver[] = [];
 after(async () => {
   await Promise.all(nodes.map((n) => n.stop()));
   servers.forEach((s) => s.close());
+  await Promise.all(receivers.map((r) => r.close()));
 });
 
 async function startNode(opts: Partial<ConstructorParameters<typeof PeerNode>[0]> = {}): Promise<PeerNode> {
@@ -23,59 +28,11 @@ async function startNode(opts: Partial<ConstructorParameters<typeof PeerNode>[0]
   return n;
 }
 
-/** A classic receiver: one connection = one message, as the classroom programs read them. */
-async function classicReceiver(): Promise<{ port: number; got: string[]; next(): Promise<string> }> {
-  const got: string[] = [];
-  const waiters: ((s: string) => void)[] = [];
-  const server = net.createServer((s) => {
-    const chunks: Buffer[] = [];
-    s.on('data', (d) => chunks.push(d));
-    s.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      got.push(text);
-      waiters.shift()?.(text);
-      s.end();
-    });
-    s.on('error', () => {});
-  });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, HOST, r));
-  const port = (server.address() as net.AddressInfo).port;
-  let read = 0;
-  return {
-    port,
-    got,
-    next: () => (read < got.length ? Promise.resolve(got[read++]) : new Promise((r) => waiters.push((s) => (read++, r(s))))),
-  };
-}
-
-function rawSend(port: number, data: string | Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, HOST, () => s.end(data));
-    s.on('close', () => resolve());
-    s.on('error', reject);
-  });
-}
-
-function nextEvent<T>(emitter: PeerNode, event: 'message' | 'log', pred: (...a: never[]) => boolean, ms = 3000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ${event} event within ${ms} ms`)), ms);
-    const fn = (...a: never[]) => {
-      if (!pred(...a)) return;
-      clearTimeout(t);
-      emitter.off(event, fn as never);
-      resolve(a as T);
-    };
-    emitter.on(event, fn as never);
-  });
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, HOST, r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
+/** A classic receiver (test/support), closed after the file. */
+async function receiver(): Promise<ClassicReceiver> {
+  const r = await classicReceiver(HOST);
+  receivers.push(r);
+  return r;
 }
 
 describe('peer node: listening', () => {
@@ -113,8 +70,8 @@ describe('peer node: receiving classic messages', () => {
     const messages: ChatMessage[] = [];
     n.on('message', (m) => messages.push(m));
     await rawSend(n.listeningPort, '127.0.0.1:5601 bob PING');
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(n.peers.get('127.0.0.1:5601')?.state, 'known');
+    // The PING was read: it made its sender a known peer (the same step would have shown it).
+    await until('the PING sender known', () => n.peers.get('127.0.0.1:5601')?.state === 'known');
     assert.equal(messages.length, 0, 'PING is never shown');
     const greeted = nextEvent(n, 'message', (m: ChatMessage) => m.direction === 'system' && /connected/.test(m.text));
     await rawSend(n.listeningPort, '127.0.0.1:5601 bob Connected');
@@ -154,8 +111,9 @@ describe('peer node: receiving classic messages', () => {
     const s = net.connect(n.listeningPort, HOST);
     s.on('error', () => {});
     await idle;
+    s.destroy();
     assert.equal(n.peers.get('127.0.0.1:5800'), undefined);
-    assert.equal(n.activeResources().incoming, 0);
+    await until('no incoming connection left', () => n.activeResources().incoming === 0);
   });
 
   it('takes a message after a short quiet gap without waiting for the close, and answers a sender that waits', async () => {
@@ -178,23 +136,28 @@ describe('peer node: receiving classic messages', () => {
   it('never lists itself, even when a PING names its own address', async () => {
     const n = await startNode();
     await rawSend(n.listeningPort, `127.0.0.1:${n.listeningPort} hashpa PING`);
+    // A marker sent after the PING's connection closed: once it is in, the PING was read.
+    const marker = nextEvent(n, 'message', (m: ChatMessage) => m.text === 'hi' && m.peer === '127.0.0.1:5900');
     await rawSend(n.listeningPort, '127.0.0.1:5900 ana hi');
-    await new Promise((r) => setTimeout(r, 100));
+    await marker;
     assert.deepEqual(n.peerViews().map((p) => p.address), ['127.0.0.1:5900']);
   });
 
   it('takes the IP from the socket when a LAN header lies... and the header IP from a local sender', async () => {
     const n = await startNode();
+    const shown = nextEvent<[ChatMessage]>(n, 'message', (m: ChatMessage) => m.direction === 'in' && m.text === 'hi');
     await rawSend(n.listeningPort, '127.0.1.1:6001 local hi');
-    await new Promise((r) => setTimeout(r, 100));
-    assert.ok(n.peers.get('127.0.1.1:6001'), 'a sender on this machine is keyed by its header IP (it binds there)');
+    const [m] = await shown;
+    assert.equal(m.peer, '127.0.1.1:6001', 'a sender on this machine is keyed by its header IP (it binds there)');
+    assert.ok(n.peers.get('127.0.1.1:6001'));
+    assert.equal(n.peers.get('127.0.0.1:6001'), undefined, 'not by the socket IP');
   });
 });
 
 describe('peer node: sending', () => {
   it('sends the exact classic text, one connection per message', async () => {
     const n = await startNode({ name: 'ana' });
-    const rx = await classicReceiver();
+    const rx = await receiver();
     const { result, message } = await n.send(`127.0.0.1:${rx.port}`, 'hello world');
     assert.ok(result.ok);
     assert.equal(await rx.next(), `127.0.0.1:${n.listeningPort} ana hello world`);
@@ -219,9 +182,9 @@ describe('peer node: sending', () => {
 
   it('broadcasts to every peer not gone, and greets on connect', async () => {
     const n = await startNode({ name: 'ana' });
-    const a = await classicReceiver();
-    const b = await classicReceiver();
-    const c = await classicReceiver();
+    const a = await receiver();
+    const b = await receiver();
+    const c = await receiver();
     assert.ok((await n.connect(`127.0.0.1:${a.port}`)).ok);
     assert.equal(await a.next(), `127.0.0.1:${n.listeningPort} ana Hello, I am connecting!`);
     assert.equal(n.peers.get(`127.0.0.1:${a.port}`)?.state, 'connected');
@@ -241,7 +204,7 @@ describe('peer node: sending', () => {
 
   it('removes peers that do not answer PING, keeps those that do', async () => {
     const n = await startNode();
-    const alive = await classicReceiver();
+    const alive = await receiver();
     const deadPort = await freePort();
     n.peers.upsert({ host: HOST, port: alive.port }, {});
     n.peers.upsert({ host: HOST, port: deadPort }, {});
@@ -252,9 +215,9 @@ describe('peer node: sending', () => {
   });
 
   it('says exit to connected peers on shutdown and keeps peers and history on disk', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerchat-node-'));
+    const dir = tmpDir('peerchat-node-');
     const n = await startNode({ name: 'ana', store: new FileStore(dir, 100) });
-    const rx = await classicReceiver();
+    const rx = await receiver();
     await n.connect(`127.0.0.1:${rx.port}`);
     await rx.next();
     await n.send(`127.0.0.1:${rx.port}`, 'remember me');
@@ -265,6 +228,5 @@ describe('peer node: sending', () => {
     const again = new PeerNode({ host: HOST, port: 0, name: 'ana', advertisedIp: HOST, store: new FileStore(dir, 100) });
     assert.equal(again.peers.get(`127.0.0.1:${rx.port}`)?.state, 'known', 'peers come back as known');
     assert.ok(again.getHistory().some((m) => m.text === 'remember me' && m.state === 'sent'));
-    fs.rmSync(dir, { recursive: true });
   });
 });
