@@ -271,7 +271,6 @@ describe('native sessions between nodes', () => {
 
   it(
     'a simultaneous dial succeeds on both sides, and both list the other as connected',
-    { todo: 'src: the larger node id gets ok:false ("native handshake failed"/"connection closed") and keeps the peer inactive while its session is up' },
     async () => {
       const { a, b, ra, rb } = await race();
       assert.ok(ra.ok, `ana's dial: ${ra.error}`);

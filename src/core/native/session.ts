@@ -130,25 +130,24 @@ export class NativeSession extends EventEmitter<SessionEvents> {
     this.enqueue(encodeFrame(f));
   }
 
-  /** Closes with a reason; sends a last frame (error/bye) first when given. */
-  close(reason: string, last?: Frame): void {
+  /**
+   * Closes with a reason; sends a last frame (error/bye) first when given. `graceful` also
+   * writes what is queued and half-closes instead of resetting: a duplicate connection closed
+   * this way still carries our hello, so the other side finishes its handshake on it and knows
+   * the node is there.
+   */
+  close(reason: string, last?: Frame, graceful = false): void {
     if (this.closedReason !== undefined) return;
-    if (last) {
-      this.enqueue(encodeFrame(last));
-      this.flush();
-    }
+    if (last) this.enqueue(encodeFrame(last));
+    if (last || graceful) this.flush();
     this.closedReason = reason;
     clearInterval(this.heartbeat);
     clearTimeout(this.handshakeTimer);
-    if (last) this.socket.end();
+    if (last || graceful) this.socket.end();
     else this.socket.destroy();
     // A peer that never reads our last frame must not hold the socket open.
     setTimeout(() => this.socket.destroy(), 1000).unref?.();
     this.emit('close', reason);
-  }
-
-  get closeReason(): string | undefined {
-    return this.closedReason;
   }
 
   private enqueue(buf: Buffer): void {

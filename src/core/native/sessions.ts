@@ -129,9 +129,16 @@ export class Sessions {
       s.once('close', (reason) => {
         this.handshaking.delete(s);
         this.onClose(s, reason, dialedAddress);
-        resolve(false);
+        // A dial that lost the duplicate tie-break still reached the node: its other session is up.
+        resolve(this.readyAt(dialedAddress));
       });
     });
+  }
+
+  /** Whether the peer at this address has a ready session (through any connection). */
+  private readyAt(address: string | undefined): boolean {
+    const id = address ? this.ctx.peers.get(address)?.nodeId : undefined;
+    return !!id && this.isReady(id);
   }
 
   /** Redials a wanted peer (or one with queued messages) after its backoff delay. */
@@ -154,11 +161,11 @@ export class Sessions {
       const canonical = ctx.nodeId < remoteId ? ctx.nodeId : remoteId;
       const dialer = (x: NativeSession) => (x.opts.initiator ? ctx.nodeId : remoteId);
       if (dialer(other) === canonical && dialer(s) !== canonical) {
-        s.close('duplicate connection');
+        s.close('duplicate connection', undefined, true);
         return true;
       }
       this.ready.set(remoteId, s);
-      other.close('duplicate connection');
+      other.close('duplicate connection', undefined, true);
     }
     this.ready.set(remoteId, s);
     this.reconnects.succeeded(remoteId);
@@ -200,6 +207,7 @@ export class Sessions {
       const incompatible = /incompatible PeerChat protocol/.test(reason);
       if (reason !== 'node stopped') ctx.log(incompatible ? 'error' : 'warn', `native connection${dialedAddress ? ` to ${dialedAddress}` : ''} closed before its handshake: ${reason}`);
       const rec = dialedAddress ? ctx.peers.get(dialedAddress) : undefined;
+      if (rec && this.readyAt(rec.address)) return; // the other connection of a simultaneous dial won
       if (rec) {
         ctx.peers.setState(rec.address, 'inactive', reason);
         // The user must see why this peer cannot be reached, not just a grey dot.
