@@ -25,7 +25,7 @@ export function isOwnAddress(addr: PeerAddress, own: OwnAddresses, seenFrom?: st
 }
 
 /** This machine's interface IPs (lowercase). */
-export function localIps(): Set<string> {
+function localIps(): Set<string> {
   const set = new Set<string>();
   for (const list of Object.values(os.networkInterfaces())) for (const i of list ?? []) set.add(i.address.toLowerCase());
   return set;

@@ -29,7 +29,7 @@ export interface NativeHandoff {
 type Sent = SendResult & { native?: Promise<boolean> };
 
 /** The per-peer result of a classic send: acknowledged when the peer answered on the socket. */
-export function classicResult(peer: string, r: SendResult): PeerResult {
+function classicResult(peer: string, r: SendResult): PeerResult {
   return { peer, ok: r.ok, error: r.error, acked: r.ok && !!r.reply };
 }
 
