@@ -705,13 +705,38 @@ async function dismissNotifications(page) {
 }
 
 /**
+ * Wait until the workbench has stopped moving: no finite CSS animation or transition running
+ * (a toast sliding in, a view expanding), then two more animation frames drawn. Bounded by
+ * `timeout`; it only makes pictures sharper, so it never fails (a test never depends on it).
+ */
+async function settle(page, { timeout = 3000 } = {}) {
+  await page
+    .waitForFunction(
+      () =>
+        document.getAnimations().every((a) => {
+          if (a.playState !== 'running') return true;
+          const end = a.effect ? a.effect.getComputedTiming().endTime : undefined;
+          return !Number.isFinite(Number(end)); // a spinner runs for ever: not something to wait for
+        }),
+      null,
+      { timeout, polling: 'raf' },
+    )
+    .catch(() => {});
+  await Promise.race([
+    page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve(undefined))))),
+    sleep(timeout), // deadline: a page in the background draws no frames
+  ]).catch(() => {});
+}
+
+/**
  * Save a screenshot of the page as test-results/<dir>/<name>.png; returns its path. The pointer
- * is parked first (no stray tooltip) unless `keepMouse`.
+ * is parked first (no stray tooltip) unless `keepMouse`, and the page settles (settle()) first.
  */
 async function screenshot(page, dir, name, { keepMouse = false } = {}) {
   const file = path.join(RESULTS_DIR, dir, `${name.replace(/[^\w.-]+/g, '_')}.png`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   if (!keepMouse) await parkMouse(page);
+  await settle(page);
   await page.screenshot({ path: file });
   return file;
 }
@@ -759,5 +784,6 @@ module.exports = {
   runCommand,
   waitForNotification,
   dismissNotifications,
+  settle,
   screenshot,
 };
