@@ -668,16 +668,29 @@ async function focusWorkbench(page) {
  * e.g. `PeerChat: Copy My Address`.
  */
 async function runCommand(page, title, { timeout = 15_000 } = {}) {
-  await focusWorkbench(page);
   const input = page.locator('.quick-input-widget input');
-  await page.keyboard.press('F1');
-  await input.waitFor({ state: 'visible', timeout });
-  await input.fill(`>${title}`);
   const row = page
     .locator('.quick-input-widget .monaco-list-row')
     .filter({ hasText: title })
     .first();
-  await row.waitFor({ state: 'visible', timeout });
+  // The palette lists the commands known when it opened: one an extension registers later (just
+  // after a reload, say) shows only in a palette opened again.
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    await focusWorkbench(page);
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout });
+    await input.fill(`>${title}`);
+    const left = deadline - Date.now();
+    const listed = await row
+      .waitFor({ state: 'visible', timeout: Math.max(1, Math.min(5000, left)) })
+      .then(() => true)
+      .catch(() => false);
+    if (listed) break;
+    if (Date.now() >= deadline) throw new Error(`the Command Palette did not list "${title}" within ${timeout} ms`);
+    await page.keyboard.press('Escape');
+    await input.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => {});
+  }
   // Enter runs the focused row: make sure that is ours (the list settles as results arrive).
   const focused = page.locator('.quick-input-widget .monaco-list-row.focused').filter({ hasText: title });
   const ours = await focused

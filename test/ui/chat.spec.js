@@ -145,6 +145,8 @@ exports['the chat keeps its history after a window reload'] = async ({ page, por
   await ui.runCommand(page, 'Developer: Reload Window');
   await reloaded;
   await page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 60_000 });
+  // The extension is back (its commands registered) once its status bar item shows the node.
+  await page.locator('.statusbar-item', { hasText: `PeerChat :${port}` }).first().waitFor({ timeout: 60_000 });
   // "Open Chat" always shows the view (clicking the activity-bar tab would toggle it).
   await ui.runCommand(page, 'PeerChat: Open Chat', { timeout: 30_000 });
   const chat = await ui.chatFrame(page, { timeout: 60_000 });
