@@ -15,6 +15,8 @@
 // code-server starts until the end (so a greeting sent at any moment, even before the suite runs,
 // is seen); it appends one JSON line per connection (and per chunk received) to a log file that
 // the suites read (PEERCHAT_TEST_PEER_PORT / PEERCHAT_TEST_PEER_LOG, also in peerchat-test.json).
+// The suite makes one connection of its own that writes PEERCHAT_TEST_PEER_MARKER; the summary
+// line at the end counts it apart from any other connection.
 //
 //   node test/harness/runUntrusted.js            build (npm run build + test bundles), then run
 //   node test/harness/runUntrusted.js --no-build  use the existing dist/ and out/ (npm test)
@@ -30,6 +32,9 @@ const path = require('path');
 const h = require('./vscodeWeb');
 const { buildUntrustedTests, UNTRUSTED_OUT } = require('./buildTests');
 const { runLayerCli } = require('./extensionTests');
+
+/** What trust.test.ts writes on its own connection to the watched peer (PEERCHAT_TEST_PEER_MARKER). */
+const MARKER = 'marker from the test (not the node)';
 
 /** The peer the workspace names in knownPeers: listens on 127.0.0.1, logs every connection. */
 async function startWatchedPeer() {
@@ -60,10 +65,22 @@ async function startWatchedPeer() {
     await /** @type {Promise<void>} */ (new Promise((r) => server.close(() => r())));
   });
   const { port } = /** @type {net.AddressInfo} */ (server.address());
+  // The summary tells the suite's own marker connection (trust.test.ts connects and writes
+  // MARKER, to prove the log is up to date) from any other, which only the node could have made.
   const report = () => {
-    const lines = fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
-    const connections = lines.filter((l) => JSON.parse(l).event === 'connection').length;
-    h.log(`the knownPeers address (${h.HOST}:${port}) got ${connections} connection(s) during the run`);
+    const entries = fs
+      .readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    const connections = entries.filter((e) => e.event === 'connection').map((e) => e.from);
+    const markers = new Set(entries.filter((e) => e.event === 'data' && e.text === MARKER).map((e) => e.from));
+    const ours = connections.filter((from) => markers.has(from)).length;
+    const others = connections.length - ours;
+    h.log(
+      `the knownPeers address (${h.HOST}:${port}) got ${connections.length} connection(s) during the run: ` +
+        `${ours} the test's own marker connection(s), ${others} other (from the node, if any; expected 0)`,
+    );
   };
   return { port, logFile, report };
 }
@@ -90,8 +107,8 @@ runLayerCli({
         'peerchat.autoStart': false,
         'peerchat.name': 'untrusted_ws',
       },
-      env: { PEERCHAT_TEST_PEER_PORT: String(peer.port), PEERCHAT_TEST_PEER_LOG: peer.logFile },
-      testInfo: { peerPort: peer.port, peerLog: peer.logFile },
+      env: { PEERCHAT_TEST_PEER_PORT: String(peer.port), PEERCHAT_TEST_PEER_LOG: peer.logFile, PEERCHAT_TEST_PEER_MARKER: MARKER },
+      testInfo: { peerPort: peer.port, peerLog: peer.logFile, peerMarker: MARKER },
       afterRun: peer.report,
     };
   },

@@ -668,16 +668,29 @@ async function focusWorkbench(page) {
  * e.g. `PeerChat: Copy My Address`.
  */
 async function runCommand(page, title, { timeout = 15_000 } = {}) {
-  await focusWorkbench(page);
   const input = page.locator('.quick-input-widget input');
-  await page.keyboard.press('F1');
-  await input.waitFor({ state: 'visible', timeout });
-  await input.fill(`>${title}`);
   const row = page
     .locator('.quick-input-widget .monaco-list-row')
     .filter({ hasText: title })
     .first();
-  await row.waitFor({ state: 'visible', timeout });
+  // The palette lists the commands known when it opened: one an extension registers later (just
+  // after a reload, say) shows only in a palette opened again.
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    await focusWorkbench(page);
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout });
+    await input.fill(`>${title}`);
+    const left = deadline - Date.now();
+    const listed = await row
+      .waitFor({ state: 'visible', timeout: Math.max(1, Math.min(5000, left)) })
+      .then(() => true)
+      .catch(() => false);
+    if (listed) break;
+    if (Date.now() >= deadline) throw new Error(`the Command Palette did not list "${title}" within ${timeout} ms`);
+    await page.keyboard.press('Escape');
+    await input.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => {});
+  }
   // Enter runs the focused row: make sure that is ours (the list settles as results arrive).
   const focused = page.locator('.quick-input-widget .monaco-list-row.focused').filter({ hasText: title });
   const ours = await focused
@@ -705,13 +718,38 @@ async function dismissNotifications(page) {
 }
 
 /**
+ * Wait until the workbench has stopped moving: no finite CSS animation or transition running
+ * (a toast sliding in, a view expanding), then two more animation frames drawn. Bounded by
+ * `timeout`; it only makes pictures sharper, so it never fails (a test never depends on it).
+ */
+async function settle(page, { timeout = 3000 } = {}) {
+  await page
+    .waitForFunction(
+      () =>
+        document.getAnimations().every((a) => {
+          if (a.playState !== 'running') return true;
+          const end = a.effect ? a.effect.getComputedTiming().endTime : undefined;
+          return !Number.isFinite(Number(end)); // a spinner runs for ever: not something to wait for
+        }),
+      null,
+      { timeout, polling: 'raf' },
+    )
+    .catch(() => {});
+  await Promise.race([
+    page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve(undefined))))),
+    sleep(timeout), // deadline: a page in the background draws no frames
+  ]).catch(() => {});
+}
+
+/**
  * Save a screenshot of the page as test-results/<dir>/<name>.png; returns its path. The pointer
- * is parked first (no stray tooltip) unless `keepMouse`.
+ * is parked first (no stray tooltip) unless `keepMouse`, and the page settles (settle()) first.
  */
 async function screenshot(page, dir, name, { keepMouse = false } = {}) {
   const file = path.join(RESULTS_DIR, dir, `${name.replace(/[^\w.-]+/g, '_')}.png`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   if (!keepMouse) await parkMouse(page);
+  await settle(page);
   await page.screenshot({ path: file });
   return file;
 }
@@ -759,5 +797,6 @@ module.exports = {
   runCommand,
   waitForNotification,
   dismissNotifications,
+  settle,
   screenshot,
 };

@@ -34,8 +34,8 @@ interface PeerChatExports {
 }
 
 /** The harness's watched peer: its port and the file it logs connections to. */
-function peerInfo(): { peerPort: number; peerLog: string } {
-  let file: { peerPort?: number; peerLog?: string } = {};
+function peerInfo(): { peerPort: number; peerLog: string; peerMarker: string } {
+  let file: { peerPort?: number; peerLog?: string; peerMarker?: string } = {};
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   if (folder) {
     try {
@@ -46,8 +46,10 @@ function peerInfo(): { peerPort: number; peerLog: string } {
   }
   const peerPort = Number(process.env.PEERCHAT_TEST_PEER_PORT || file.peerPort);
   const peerLog = process.env.PEERCHAT_TEST_PEER_LOG || file.peerLog || '';
-  assert.ok(Number.isInteger(peerPort) && peerPort > 0 && peerLog, 'no watched peer: run this suite with test/harness/runUntrusted.js');
-  return { peerPort, peerLog };
+  // What our own marker connection writes: the harness's summary counts that connection apart.
+  const peerMarker = process.env.PEERCHAT_TEST_PEER_MARKER || file.peerMarker || '';
+  assert.ok(Number.isInteger(peerPort) && peerPort > 0 && peerLog && peerMarker, 'no watched peer: run this suite with test/harness/runUntrusted.js');
+  return { peerPort, peerLog, peerMarker };
 }
 
 /** Connections the watched peer received so far (one JSON object per line). */
@@ -143,11 +145,11 @@ suite('workspace trust: untrusted workspace', () => {
 
   test('the node does not greet the address the workspace put in knownPeers', async function () {
     this.timeout(10_000);
-    const { peerPort, peerLog } = peerInfo();
+    const { peerPort, peerLog, peerMarker } = peerInfo();
     const target = `${HOST}:${peerPort}`;
     // The node would greet knownPeers right after it started (before api.started resolved): a
     // connection of ours logged after it proves such a greeting would be in the log by now.
-    const ours = await markWatchedPeer(peerPort, peerLog, 'marker from the test (not the node)');
+    const ours = await markWatchedPeer(peerPort, peerLog, peerMarker);
     console.log(`    (the watched peer's log has one connection of the test's own, from ${ours}: the marker)`);
     const seen = peerConnections(peerLog).filter((c) => c.from !== ours);
     assert.deepStrictEqual(seen, [], `the knownPeers address ${target} was contacted: ${JSON.stringify(seen)}`);

@@ -52,7 +52,6 @@ for (const [label, script, name, extra] of /** @type {[string, string, string, s
     assert.ok(!got.kind || got.kind === 'chat', JSON.stringify(got));
     assert.deepStrictEqual(peer.events.filter((e) => e.type === 'rejected'), [], 'it rejected nothing we sent');
     await chat.locator('.msg.out', { hasText: `hi ${name}, from VS Code` }).locator('.state-sent, .state-acked').waitFor({ timeout: 10_000 });
-    await ui.sleep(300);
     await screenshot(script.replace('.py', ''));
     peer.stop();
   };

@@ -13,8 +13,8 @@ const { startJsonProcess } = require('./support/jsonProcess');
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 
-async function terminalPeer(ui, port, data) {
-  return startJsonProcess(process.execPath, [CLI, '--port', String(port), '--host', '127.0.0.1', '--advertise', '127.0.0.1', '--name', 'termi', '--data', data, '--json'], {
+async function terminalPeer(ui, port, data, name) {
+  return startJsonProcess(process.execPath, [CLI, '--port', String(port), '--host', '127.0.0.1', '--advertise', '127.0.0.1', '--name', name, '--data', data, '--json'], {
     ready: (e) => e.type === 'listening',
     onCleanup: ui.onCleanup,
   });
@@ -27,15 +27,16 @@ async function typeInComposer(chat, text) {
   await input.press('Enter');
 }
 
-let cliPort;
-let data;
-
-/** @param {SpecContext} t */
-exports['Connect to Peer… to a PeerChat terminal peer opens a native session, shown in the Peers view'] = async ({ page, port, ui, screenshot }) => {
-  data = fs.mkdtempSync(path.join(os.tmpdir(), 'peerchat-ui-cli-'));
+/**
+ * A terminal peer of its own (fresh --data, free port) that the user connects to from the
+ * palette, once the node's native session with it shows in the Peers view as connected. Each
+ * test uses its own `name`, so that rows and tabs are told apart in the shared workspace.
+ */
+async function connectTerminalPeer({ page, port, ui }, name) {
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'peerchat-ui-cli-'));
   ui.onCleanup(() => fs.rmSync(data, { recursive: true, force: true }));
-  cliPort = await ui.freePort();
-  const cli = await terminalPeer(ui, cliPort, data);
+  const cliPort = await ui.freePort();
+  const cli = await terminalPeer(ui, cliPort, data, name);
   await ui.openPeerChat(page);
   await ui.expandView(page, 'Chat');
   await ui.expandView(page, 'Peers');
@@ -47,39 +48,49 @@ exports['Connect to Peer… to a PeerChat terminal peer opens a native session, 
   await box.fill(`127.0.0.1:${cliPort}`);
   await box.press('Enter');
   await cli.waitFor((e) => e.type === 'system' && /native protocol/.test(String(e.text)), 10_000, 'the native session');
-  const row = ui.viewPane(page, 'Peers').locator('.monaco-list-row', { hasText: 'termi' });
-  await row.waitFor({ timeout: 10_000 });
-  await row.locator('text=/native/').waitFor({ timeout: 10_000 });
+  const row = ui.viewPane(page, 'Peers').locator('.monaco-list-row', { hasText: name });
+  await row.locator('text=/native · connected/').waitFor({ timeout: 10_000 });
+  return { cli, cliPort, data, row };
+}
+
+/** @param {SpecContext} t */
+exports['Connect to Peer… to a PeerChat terminal peer opens a native session, shown in the Peers view'] = async (t) => {
+  const { cli, cliPort, row } = await connectTerminalPeer(t, 'termi');
   assert.match(await row.innerText(), new RegExp(`127\\.0\\.0\\.1:${cliPort}`));
-  await ui.sleep(300);
-  await screenshot('native-peer');
+  await t.screenshot('native-peer');
   cli.send('/quit');
   await cli.waitFor((e) => e.type === 'bye', 5000, 'bye');
 };
 
 /** @param {SpecContext} t */
-exports['a message shows delivered and read; one sent while the peer is away shows queued, then goes'] = async ({ page, port, ui, screenshot }) => {
+exports['a message shows delivered and read; one sent while the peer is away shows queued, then goes'] = async (t) => {
+  const { page, port, ui, screenshot } = t;
+  const { cli: first, cliPort, data, row } = await connectTerminalPeer(t, 'tessa');
   const chat = await ui.chatFrame(page);
-  // The peer is away (it quit above): the message waits, visibly.
-  await chat.locator('.tab', { hasText: 'termi' }).click();
+  // Its conversation is open (and stays, being the one on screen) before the peer leaves.
+  await chat.locator('.tab', { hasText: 'tessa' }).click();
+  first.send('/quit');
+  await first.waitFor((e) => e.type === 'bye', 5000, 'bye');
+  // The node has seen it go: the Peers view no longer says connected.
+  await ui.viewPane(page, 'Peers').locator('.monaco-list-row', { hasText: 'tessa' }).filter({ hasNotText: '· connected' }).waitFor({ timeout: 15_000 });
+  // The peer is away: the message waits, visibly.
   await typeInComposer(chat, 'waiting for you');
   const queuedMsg = chat.locator('.msg.out', { hasText: 'waiting for you' });
   await queuedMsg.locator('.state-queued').waitFor({ timeout: 10_000 });
   await queuedMsg.locator('button', { hasText: 'Cancel' }).waitFor();
-  await ui.sleep(300);
   await screenshot('queued');
   // It comes back with the same identity (same --data): the outbox empties, receipts come in.
-  const cli = await terminalPeer(ui, cliPort, data);
+  const cli = await terminalPeer(ui, cliPort, data, 'tessa');
   const got = await cli.waitFor((e) => e.type === 'message' && e.text === 'waiting for you', 30_000, 'the queued message');
   assert.ok(got.origin, 'a native message names its origin node');
   await queuedMsg.locator('.state-delivered, .state-read').waitFor({ timeout: 15_000 });
+  await row.locator('text=/native · connected/').waitFor({ timeout: 10_000 });
   await typeInComposer(chat, 'and now live');
   await cli.waitFor((e) => e.type === 'message' && e.text === 'and now live', 10_000, 'the live message');
   await chat.locator('.msg.out', { hasText: 'and now live' }).locator('.state-read').waitFor({ timeout: 10_000 });
   // A reply from the terminal peer lands in the same conversation.
   cli.send(`/send 127.0.0.1:${port} reply from the terminal`);
   await chat.locator('.msg.in', { hasText: 'reply from the terminal' }).waitFor({ timeout: 10_000 });
-  await ui.sleep(300);
   await screenshot('delivered-read');
   cli.send('/quit');
 };

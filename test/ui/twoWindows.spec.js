@@ -54,7 +54,6 @@ exports['two PeerChat windows chat natively with receipts, both ways'] = async (
   await typeInComposer(chatB, 'hello back from B');
   await chatA.locator('.msg.in', { hasText: 'hello back from B' }).waitFor({ timeout: 15_000 });
   await chatB.locator('.msg.out', { hasText: 'hello back from B' }).locator('.state-delivered, .state-read').waitFor({ timeout: 15_000 });
-  await ui.sleep(300);
   await screenshot('window-a');
   await ui.screenshot(pageB, 'ui', 'twoWindows-window-b');
   await pageB.close();

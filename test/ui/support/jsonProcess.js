@@ -27,9 +27,12 @@ async function startJsonProcess(cmd, args, { ready, onCleanup, timeoutMs = 10_00
   };
   if (onCleanup) onCleanup(stop);
 
-  /** Resolves with the first event (past or future) matching pred. */
-  function waitFor(pred, ms = 10_000, what = 'an event') {
-    const seen = events.find(pred);
+  /**
+   * Resolves with the first event matching pred, past or future; with `since` (a count of
+   * `events` taken before the stimulus), only among the events from that index on.
+   */
+  function waitFor(pred, ms = 10_000, what = 'an event', since = 0) {
+    const seen = events.slice(since).find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const w = {
