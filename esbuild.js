@@ -5,6 +5,18 @@ const esbuild = require('esbuild');
 const dev = process.argv.includes('--dev');
 const common = { bundle: true, sourcemap: dev, minify: !dev, logLevel: 'warning', legalComments: 'none' };
 
+// The certificate maker (an X.509 library, most of the bundle's size) is needed once per
+// identity: one copy in dist/certificate.js, loaded on demand by the extension and the terminal
+// peer alike, instead of one inside each bundle.
+const sharedCertificate = {
+  name: 'shared-certificate',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/certificate$/ }, (args) =>
+      args.importer.endsWith(`identity${require('node:path').sep}identity.ts`) ? { path: './certificate.js', external: true } : undefined,
+    );
+  },
+};
+
 async function main() {
   await Promise.all([
     esbuild.build({
@@ -15,6 +27,7 @@ async function main() {
       target: 'node20',
       format: 'cjs',
       external: ['vscode'],
+      plugins: [sharedCertificate],
     }),
     esbuild.build({
       ...common,
@@ -24,6 +37,15 @@ async function main() {
       target: 'node20',
       format: 'cjs',
       banner: { js: '#!/usr/bin/env node' },
+      plugins: [sharedCertificate],
+    }),
+    esbuild.build({
+      ...common,
+      entryPoints: ['src/core/identity/certificate.ts'],
+      outfile: 'dist/certificate.js',
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
     }),
     esbuild.build({
       ...common,

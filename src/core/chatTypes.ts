@@ -36,6 +36,9 @@ export interface ChatMessage {
   origin?: string;
   /** Per-peer failures of a send or broadcast, shown beside a failed message. */
   error?: string;
+  /** Everyone messages: the origin's signature and public key (base64), kept for catch-up. */
+  sig?: string;
+  key?: string;
 }
 
 export type PeerStateName = 'connected' | 'known' | 'inactive' | 'gone';

@@ -1,6 +1,7 @@
 /** What the node's parts share, handed to each one instead of the node itself. */
 import type { ChatMessage } from './chatTypes';
 import type { MessageLog } from './history/log';
+import type { Identity } from './identity/identity';
 import type { Limits } from './limits';
 import type { PeerTable } from './peers/table';
 import type { Self } from './self';
@@ -12,8 +13,10 @@ export interface NodeContext {
   readonly limits: Limits;
   /** The clock; every time stamp and age comes from here. */
   readonly now: () => number;
-  /** This node's persistent id (native identity). */
+  /** This node's id: the hash of its public key. */
   readonly nodeId: string;
+  /** Its key pair and certificate: TLS and signatures. */
+  readonly identity: Identity;
   readonly self: Self;
   readonly peers: PeerTable;
   readonly history: MessageLog;

@@ -3,7 +3,6 @@
  * it owns the lifecycle and wiring, routes each operation to the channel of the peer's protocol
  * (classic or native), and re-emits what the parts report. The parts hold the state.
  */
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { addressKey, parseAddress } from './address';
 import type { Channel, PeerResult } from './channel';
@@ -26,6 +25,7 @@ import { findPeer, resolvePeer, checkText } from './peers/resolve';
 import { PeerSaver } from './peers/save';
 import { PeerRecord, PeerTable } from './peers/table';
 import { toPeerView } from './peers/views';
+import type { Identity } from './identity/identity';
 import { Self } from './self';
 import { MemoryStore, Store } from './store';
 import { tcpTransport } from './transport';
@@ -38,8 +38,9 @@ export type { NodeEvents, NodeOptions } from './nodeOptions';
 export class PeerNode extends EventEmitter<NodeEvents> {
   readonly peers: PeerTable;
   readonly limits: Limits;
-  /** Persistent random id of this node (native protocol identity). */
+  /** The hash of this node's public key: proven in every native session, never chosen. */
   readonly nodeId: string;
+  readonly identity: Identity;
   private opts: NodeOptions;
   private readonly store: Store;
   private readonly me: Self;
@@ -65,8 +66,8 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     this.limits = withLimits(options.limits);
     this.store = options.store ?? new MemoryStore();
     const now = options.now ?? Date.now;
-    this.nodeId = this.store.loadNodeId() ?? randomBytes(8).toString('hex');
-    this.store.saveNodeId(this.nodeId);
+    this.identity = options.identity ?? this.store.loadIdentity();
+    this.nodeId = this.identity.nodeId;
     this.peers = new PeerTable(this.limits.maxPeers);
     this.peers.restore(this.store.loadPeers());
     this.saver = new PeerSaver(this.peers, this.store);
@@ -76,6 +77,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       limits: this.limits,
       now,
       nodeId: this.nodeId,
+      identity: this.identity,
       self: this.me,
       peers: this.peers,
       history: this.history,
@@ -116,6 +118,11 @@ export class PeerNode extends EventEmitter<NodeEvents> {
 
   get name(): string {
     return this.opts.name;
+  }
+
+  /** This node's fingerprint, for people to compare (`ABCD-EFGH-…`). */
+  get fingerprint(): string {
+    return this.identity.fingerprint;
   }
 
   get listeningPort(): number {
@@ -165,6 +172,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     this.setStatus({ state: 'starting', address: where });
     const listener = this.makeListener();
     try {
+      await this.identity.tls(); // the certificate, made once: every native session presents it
       this.me.bound(await listener.listen(this.opts.host, this.opts.port));
     } catch (err) {
       const e = err as PeerChatError;
@@ -196,7 +204,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   }
 
   /** Applies new settings; restarts the listener only when the bind address or port changed. */
-  async reconfigure(next: Partial<Omit<NodeOptions, 'store' | 'limits' | 'now' | 'transport'>>): Promise<void> {
+  async reconfigure(next: Partial<Omit<NodeOptions, 'store' | 'limits' | 'now' | 'transport' | 'identity'>>): Promise<void> {
     if (next.name !== undefined) validateName(next.name);
     const rebind = (next.host !== undefined && next.host !== this.opts.host) || (next.port !== undefined && next.port !== this.opts.port);
     this.opts = { ...this.opts, ...next };
@@ -240,8 +248,8 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   /** Sends a text to every peer not gone: floods native sessions, classic writes to the rest. */
   async broadcast(text: string): Promise<{ message: ChatMessage; results: PeerResult[] }> {
     checkText(text, this.limits.maxOutgoingTextBytes);
-    const message = this.history.add({ conversation: EVERYONE, direction: 'out', name: this.opts.name, text, state: 'sending', origin: this.nodeId });
-    this.native.mesh.own(message);
+    const signed = this.native.mesh.originate(text);
+    const message = this.history.add({ ...signed, conversation: EVERYONE, direction: 'out', name: this.opts.name, text, state: 'sending', origin: this.nodeId });
     return { message, results: await this.deliverBroadcast(message) };
   }
 

@@ -1,6 +1,7 @@
 /** What the node is built with, and what it reports. */
 import type { ChatMessage, NodeStatus } from './chatTypes';
 import type { LogLevel } from './context';
+import type { Identity } from './identity/identity';
 import type { Limits } from './limits';
 import type { Store } from './store';
 import type { Transport } from './transport';
@@ -24,6 +25,8 @@ export interface NodeOptions {
   native?: boolean;
   /** Where listening and dialing go (default real TCP); tests pass an in-memory one. */
   transport?: Transport;
+  /** This node's key and certificate (default: the store's). */
+  identity?: Identity;
 }
 
 export interface NodeEvents {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ChatMessage } from './chatTypes';
+import { Identity } from './identity/identity';
 import { OutboxEntry } from './native/outbox';
 import { StoredPeer } from './peers/table';
 
@@ -15,9 +16,8 @@ export interface Store {
   rewriteHistory(messages: ChatMessage[]): void;
   loadOutbox(): OutboxEntry[];
   saveOutbox(entries: OutboxEntry[]): void;
-  /** The node's persistent random id, or undefined the first time. */
-  loadNodeId(): string | undefined;
-  saveNodeId(id: string): void;
+  /** This node's identity (key pair and certificate): the same every time for the same store. */
+  loadIdentity(): Identity;
   flush(): void;
 }
 
@@ -58,13 +58,9 @@ export class FileStore implements Store {
     this.atomicWrite(path.join(this.dir, 'outbox.json'), JSON.stringify(entries));
   }
 
-  loadNodeId(): string | undefined {
-    const data = this.readJson(path.join(this.dir, 'node.json')) as { nodeId?: unknown } | undefined;
-    return typeof data?.nodeId === 'string' && /^[0-9a-f]{8,64}$/.test(data.nodeId) ? data.nodeId : undefined;
-  }
-
-  saveNodeId(id: string): void {
-    this.atomicWrite(path.join(this.dir, 'node.json'), JSON.stringify({ nodeId: id }));
+  /** Kept in `identity/` beside the history: see Identity.load. */
+  loadIdentity(): Identity {
+    return Identity.load(this.dir);
   }
 
   private readJson(file: string): unknown {
@@ -159,18 +155,17 @@ export class MemoryStore implements Store {
     this.history = [...messages];
   }
   outbox: OutboxEntry[] = [];
-  nodeId: string | undefined;
+  private identity: Identity | undefined;
   loadOutbox(): OutboxEntry[] {
     return this.outbox;
   }
   saveOutbox(entries: OutboxEntry[]): void {
     this.outbox = entries;
   }
-  loadNodeId(): string | undefined {
-    return this.nodeId;
-  }
-  saveNodeId(id: string): void {
-    this.nodeId = id;
+  /** Made in memory on first use, then the same for every node built on this store. */
+  loadIdentity(): Identity {
+    this.identity ??= Identity.create();
+    return this.identity;
   }
   flush(): void {}
 }

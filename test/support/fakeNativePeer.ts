@@ -1,7 +1,10 @@
-// A hand-driven native client: the `PEERCHAT/1` banner exchange, then length-prefixed JSON frames
+// A hand-driven native client: the `PEERCHAT/…` banner exchange, TLS 1.3 with a key of its own
+// (as a real node: the accepting node is the TLS server), then length-prefixed JSON frames
 // (4-byte big-endian length, UTF-8 JSON body; see src/core/native/frames.ts). It writes whatever it
 // is told, valid or not, so that tests can play a well-behaved, a slow or a hostile native peer.
 import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { Identity } from '../../src/core/identity/identity';
 import { BANNER } from '../../src/core/native/frames';
 import { until } from './until';
 
@@ -38,7 +41,13 @@ export function decodeFrames(buf: Buffer): unknown[] {
 }
 
 export interface FakeNativePeer {
+  /** The stream frames go on: the TLS socket (or the raw one with `tls: false`). */
   readonly socket: net.Socket;
+  /** The TCP connection under it. */
+  readonly raw: net.Socket;
+  /** The id its key proves (what its hello must name). */
+  readonly nodeId: string;
+  readonly identity: Identity;
   /** Everything the node wrote, banner included. */
   data(): Buffer;
   /** The frames the node wrote after its banner, so far. */
@@ -66,6 +75,10 @@ export interface FakeNativeOptions {
   bannerTimeoutMs?: number;
   /** Answer the banner (default true); false leaves the session un-negotiated. */
   echoBanner?: boolean;
+  /** Run TLS after the banner (default true, as every node does); false speaks plaintext frames. */
+  tls?: boolean;
+  /** Its key (default: a new one). */
+  identity?: Identity;
 }
 
 /**
@@ -74,12 +87,46 @@ export interface FakeNativeOptions {
  * than the banner first (it refused the connection).
  */
 export async function fakeNativePeer(port: number, o: FakeNativeOptions = {}): Promise<FakeNativePeer | undefined> {
-  const socket = await new Promise<net.Socket | undefined>((resolve) => {
+  const raw = await new Promise<net.Socket | undefined>((resolve) => {
     const s = net.connect({ host: o.host ?? '127.0.0.1', port, localAddress: o.localAddress });
     s.once('connect', () => resolve(s));
     s.once('error', () => resolve(undefined));
   });
-  if (!socket) return undefined;
+  if (!raw) return undefined;
+  raw.on('error', () => undefined);
+  const identity = o.identity ?? Identity.create();
+  const head: Buffer[] = [];
+  let rawClosed = false;
+  const onHead = (d: Buffer) => head.push(d);
+  raw.on('data', onHead);
+  raw.once('close', () => (rawClosed = true));
+  const gotBanner = await until('the banner', () => Buffer.concat(head).length >= BANNER.length || rawClosed, o.bannerTimeoutMs ?? 1500, undefined, 5).then(
+    () => Buffer.concat(head).subarray(0, BANNER.length).toString('latin1') === BANNER,
+    () => false,
+  );
+  raw.off('data', onHead);
+  if (!gotBanner) {
+    raw.destroy();
+    return undefined;
+  }
+  if (o.echoBanner === false) return wrap(raw, raw, identity);
+  raw.write(BANNER);
+  if (o.tls === false) return wrap(raw, raw, identity);
+  const creds = await identity.tls();
+  const secured = await new Promise<tls.TLSSocket | undefined>((resolve) => {
+    const t = tls.connect({ socket: raw, key: creds.key, cert: creds.cert, minVersion: 'TLSv1.3', rejectUnauthorized: false, checkServerIdentity: () => undefined });
+    t.once('secureConnect', () => resolve(t));
+    t.once('error', () => resolve(undefined));
+    t.once('close', () => resolve(undefined));
+  });
+  if (!secured) {
+    raw.destroy();
+    return undefined;
+  }
+  return wrap(secured, raw, identity);
+}
+
+function wrap(socket: net.Socket, raw: net.Socket, identity: Identity): FakeNativePeer {
   const chunks: Buffer[] = [];
   let size = 0;
   let isClosed = false;
@@ -100,6 +147,9 @@ export async function fakeNativePeer(port: number, o: FakeNativeOptions = {}): P
   const data = () => Buffer.concat(chunks);
   const peer: FakeNativePeer = {
     socket,
+    raw,
+    nodeId: identity.nodeId,
+    identity,
     data,
     frames: () => decodeFrames(data()),
     closed: () => isClosed,
@@ -120,14 +170,5 @@ export async function fakeNativePeer(port: number, o: FakeNativeOptions = {}): P
           }),
     end: () => void socket.end(),
   };
-  const gotBanner = await until('the banner', () => data().length >= BANNER.length || isClosed, o.bannerTimeoutMs ?? 1500, undefined, 5).then(
-    () => data().subarray(0, BANNER.length).toString('latin1') === BANNER,
-    () => false,
-  );
-  if (!gotBanner) {
-    socket.destroy();
-    return undefined;
-  }
-  if (o.echoBanner !== false) socket.write(BANNER);
   return peer;
 }

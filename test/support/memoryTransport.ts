@@ -35,14 +35,21 @@ export class MemorySocket extends Duplex implements Connection {
       return;
     }
     if (!this.cut()) {
-      to.touch();
-      to.push(Buffer.from(chunk));
+      const data = Buffer.from(chunk);
+      // Delivered on a later tick, as from a real socket: a reader never sees the bytes inside
+      // the writer's call (TLS over a synchronous pipe would finish before its listeners exist).
+      process.nextTick(() => {
+        if (to.destroyed) return;
+        to.touch();
+        to.push(data);
+      });
     }
     cb();
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    this.other?.push(null);
+    const to = this.other;
+    process.nextTick(() => to?.push(null)); // after the data written before it
     cb();
   }
 

@@ -19,7 +19,8 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { tryParseAddress } from '../../src/core/address';
 import type { ChatMessage } from '../../src/core/chatTypes';
 import type { Limits } from '../../src/core/limits';
-import { BANNER } from '../../src/core/native/frames';
+import { Identity } from '../../src/core/identity/identity';
+import { BANNER, PROTOCOL_VERSION } from '../../src/core/native/frames';
 import { LogLevel, NodeOptions, PeerNode } from '../../src/core/node';
 import type { Store } from '../../src/core/store';
 import { ClassicReceiver, classicReceiver } from '../support/classicReceiver';
@@ -44,7 +45,7 @@ async function pool(count: number, concurrency: number, fn: (i: number) => Promi
 
 /** A store that keeps nothing, so that memory measured is the node's own. */
 class NullStore implements Store {
-  nodeId: string | undefined;
+  readonly identity = Identity.create();
   outbox: unknown[] = [];
   loadPeers() {
     return [];
@@ -61,11 +62,8 @@ class NullStore implements Store {
   saveOutbox(entries: unknown[]): void {
     this.outbox = entries;
   }
-  loadNodeId() {
-    return this.nodeId;
-  }
-  saveNodeId(id: string): void {
-    this.nodeId = id;
+  loadIdentity() {
+    return this.identity;
   }
   flush(): void {}
 }
@@ -249,7 +247,7 @@ async function nativeRaw(port: number, localAddress = HOST): Promise<FakeNativeP
   return c;
 }
 
-const hello = (nodeId: string, listen: string, extra: object = {}) => ({ type: 'hello', v: 1, nodeId, name: 'fz', listen, ...extra });
+const hello = (nodeId: string, listen: string, extra: object = {}) => ({ type: 'hello', v: PROTOCOL_VERSION, nodeId, name: 'fz', listen, ...extra });
 
 /** Classic message in: a normal sender delivers one, from `localAddress`. */
 async function assertClassicIn(t: TestNode, from: string, localAddress = HOST, ms = 4000): Promise<void> {
@@ -973,7 +971,7 @@ describe('hardening: every bound of limits.ts is enforced, and only on the one t
     const b = await mk('ldb', {});
     const c = await nativeRaw(a.port);
     assert.ok(c);
-    c.send(hello('0123456789abcdef', `${HOST}:1`));
+    c.send(hello(c.nodeId, `${HOST}:1`));
     await until('the silent session to be ready', () => held(a.node).sessions >= 1, 1500);
     await assertNative(a, b);
     assert.ok(await c.waitClose(3000), 'the silent native session was never closed');
@@ -987,7 +985,7 @@ describe('hardening: every bound of limits.ts is enforced, and only on the one t
     await assertNative(a, b);
     const c = await nativeRaw(a.port);
     assert.ok(c);
-    const id = 'feedfacefeedface';
+    const id = c.nodeId;
     c.send(hello(id, `${HOST}:1`));
     const chat = { type: 'chat', id: 'c0ffee00c0ffee00', origin: id, originName: 'fz', ts: Date.now(), conv: 'direct', hops: 0, text: '' };
     const baseLen = Buffer.byteLength(JSON.stringify(chat));
@@ -1136,7 +1134,7 @@ describe('hardening: every bound of limits.ts is enforced, and only on the one t
         const a = await mk('lac', { maxAutoConnect: 2, probeWaitMs: 300 });
         const c = await nativeRaw(a.port);
         assert.ok(c);
-        c.send(hello('abcdefabcdefabcd', `${HOST}:${sinks[0].port}`));
+        c.send(hello(c.nodeId, `${HOST}:${sinks[0].port}`));
         c.send({ type: 'peers', peers: sinks.map((x, i) => ({ nodeId: `${i}`.padStart(16, 'e'), address: `${HOST}:${x.port}`, name: `p${i}` })) });
         // The node decides its dials while it reads the frame; once it has learned all nine and
         // no dial is under way any more, no other dial can follow from it.

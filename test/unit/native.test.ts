@@ -2,9 +2,10 @@ import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { ChatMessage } from '../../src/core/chatTypes';
+import { nodeIdOf } from '../../src/core/identity/ids';
 import { NodeOptions, PeerNode, PeerResult } from '../../src/core/node';
 import { backoffDelay } from '../../src/core/native/backoff';
-import { checkFrame, encodeFrame, FrameDecoder } from '../../src/core/native/frames';
+import { checkFrame, encodeFrame, FrameDecoder, PROTOCOL_VERSION } from '../../src/core/native/frames';
 import { Outbox } from '../../src/core/native/outbox';
 import { SeenCache } from '../../src/core/native/seenCache';
 import { FileStore, MemoryStore } from '../../src/core/store';
@@ -113,7 +114,8 @@ describe('native helpers', () => {
     const store = new MemoryStore();
     const a = new PeerNode({ host: HOST, port: 0, name: 'a', advertisedIp: HOST, store });
     const b = new PeerNode({ host: HOST, port: 0, name: 'a', advertisedIp: HOST, store });
-    assert.match(a.nodeId, /^[0-9a-f]{16}$/);
+    assert.match(a.nodeId, /^[0-9a-f]{64}$/);
+    assert.equal(a.nodeId, nodeIdOf(a.identity.publicKeyDer), 'the id is the hash of the public key');
     assert.equal(a.nodeId, b.nodeId);
   });
 });
@@ -300,11 +302,11 @@ describe('native sessions between nodes', () => {
   it('refuses an incompatible protocol version with a clear error', async () => {
     const a = await node('ana');
     const f = await fake(a.listeningPort);
-    f.send({ type: 'hello', v: 2, nodeId: 'ffffffffffffffff', name: 'future', listen: '127.0.0.1:1' });
+    f.send({ type: 'hello', v: PROTOCOL_VERSION + 1, nodeId: f.nodeId, name: 'future', listen: '127.0.0.1:1' });
     assert.ok(await f.waitClose(5000), 'the node kept the session with an incompatible peer');
     const reply = f.data().toString();
     assert.match(reply, /ERR_VERSION/);
-    assert.match(reply, /incompatible PeerChat protocol version 2/);
+    assert.match(reply, new RegExp(`incompatible PeerChat protocol version ${PROTOCOL_VERSION + 1}`));
   });
 
   it('a peer that stops reading holds a bounded amount of memory and does not stall the others', async () => {
@@ -313,14 +315,14 @@ describe('native sessions between nodes', () => {
     assert.ok((await a.connect(addr(b))).ok);
     // A fake native peer that completes the handshake and then never reads again.
     const slow = await fake(a.listeningPort);
-    slow.send({ type: 'hello', v: 1, nodeId: '5105105105105105', name: 'slowpoke', listen: '127.0.0.1:9' });
-    await until('slow peer connected', () => a.peers.byNodeId('5105105105105105')?.state === 'connected');
+    slow.send({ type: 'hello', v: PROTOCOL_VERSION, nodeId: slow.nodeId, name: 'slowpoke', listen: '127.0.0.1:9' });
+    await until('slow peer connected', () => a.peers.byNodeId(slow.nodeId)?.state === 'connected');
     await slow.waitFrame((f: { type?: string }) => f.type === 'hello', "the node's hello");
     slow.socket.pause();
     const text = 'x'.repeat(4000);
-    for (let i = 0; i < 3000; i++) await a.send('node:5105105105105105', text);
+    for (let i = 0; i < 3000; i++) await a.send(`node:${slow.nodeId}`, text);
     const count = () => {
-      const states = a.getHistory().filter((m) => m.conversation === 'node:5105105105105105' && m.direction === 'out');
+      const states = a.getHistory().filter((m) => m.conversation === `node:${slow.nodeId}` && m.direction === 'out');
       return { written: states.filter((m) => m.state === 'sent').length, waiting: states.filter((m) => m.state === 'queued').length };
     };
     const bounded = (when: string) => {
@@ -347,11 +349,11 @@ describe('native sessions between nodes', () => {
     const a = await node('ana', { limits });
     // A fake native peer: handshakes, then never says anything again.
     const mute = await fake(a.listeningPort);
-    mute.send({ type: 'hello', v: 1, nodeId: 'abcdefabcdefabcd', name: 'mute', listen: '127.0.0.1:1' });
-    await until('connected', () => a.peers.byNodeId('abcdefabcdefabcd')?.state === 'connected');
+    mute.send({ type: 'hello', v: PROTOCOL_VERSION, nodeId: mute.nodeId, name: 'mute', listen: '127.0.0.1:1' });
+    await until('connected', () => a.peers.byNodeId(mute.nodeId)?.state === 'connected');
     s_pause(mute.socket);
-    await until('presumed dead', () => a.peers.byNodeId('abcdefabcdefabcd')?.state === 'inactive', 3000);
-    assert.match(a.peers.byNodeId('abcdefabcdefabcd')?.lastError ?? '', /presumed dead/);
+    await until('presumed dead', () => a.peers.byNodeId(mute.nodeId)?.state === 'inactive', 3000);
+    assert.match(a.peers.byNodeId(mute.nodeId)?.lastError ?? '', /presumed dead/);
     mute.socket.destroy();
   });
 });

@@ -12,7 +12,8 @@ import { NativeDelivery } from './delivery';
 import { PeerExchange } from './exchange';
 import type { Frame } from './frames';
 import { Mesh } from './mesh';
-import type { NativeSession, SessionStream } from './session';
+import type { Connection } from '../transport';
+import type { NativeSession } from './session';
 import { Sessions } from './sessions';
 
 export class NativeChannel implements Channel {
@@ -67,7 +68,7 @@ export class NativeChannel implements Channel {
   }
 
   /** A detected PeerChat socket, accepted or dialed. */
-  adopt(socket: SessionStream, leftover: Buffer, initiator: boolean, dialedAddress?: string): Promise<boolean> {
+  adopt(socket: Connection, leftover: Buffer, initiator: boolean, dialedAddress?: string): Promise<boolean> {
     return this.sessions.adopt(socket, leftover, initiator, dialedAddress);
   }
 
@@ -88,10 +89,10 @@ export class NativeChannel implements Channel {
         this.mesh.onChat(s, f);
         return;
       case 'ack':
-        this.delivery.onAck(fromId, f.id);
+        if (!this.delivery.onAck(fromId, f.id)) ctx.logDrop(`${s.remoteIp}:0`, 'foreign ack', `ignored an acknowledgement from ${rec?.name ?? fromId.slice(0, 12)} for a message it was not sent`, 'trace');
         return;
       case 'read':
-        this.delivery.onRead(f.ids);
+        if (!this.delivery.onRead(fromId, f.ids)) ctx.logDrop(`${s.remoteIp}:0`, 'foreign read', `ignored read receipts from ${rec?.name ?? fromId.slice(0, 12)} for messages it was not sent`);
         return;
       case 'peers':
         this.exchange.onPeers(s, f.peers);

@@ -21,5 +21,6 @@ export function toChatFrame(m: ChatMessage, me: Origin, conv: 'everyone' | 'dire
     conv,
     text: m.text,
     hops,
+    ...(conv === 'everyone' && m.sig && m.key ? { sig: m.sig, key: m.key } : {}),
   };
 }

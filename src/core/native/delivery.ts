@@ -71,17 +71,34 @@ export class NativeDelivery {
     this.flush(nodeId);
   }
 
-  onAck(fromNodeId: string, id: string): void {
+  /** A receipt counts only from the node the message went to (any neighbour, for Everyone). */
+  onAck(fromNodeId: string, id: string): boolean {
+    if (!this.from(fromNodeId, id)) return false;
     this.outbox.remove(id);
     this.unsent.get(fromNodeId)?.delete(id);
     this.receipt(id, 'delivered');
+    return true;
   }
 
-  onRead(ids: readonly string[]): void {
+  /** Read receipts are for direct messages: only their recipient sends them. false when any was not. */
+  onRead(fromNodeId: string, ids: readonly string[]): boolean {
+    let all = true;
     for (const id of ids) {
+      const m = this.ctx.history.get(id) ?? this.outbox.get(fromNodeId, id);
+      if (!m || m.conversation !== nativeConversation(fromNodeId)) {
+        all = false;
+        continue;
+      }
       this.outbox.remove(id);
       this.receipt(id, 'read');
     }
+    return all;
+  }
+
+  private from(nodeId: string, id: string): boolean {
+    if (this.outbox.get(nodeId, id)) return true;
+    const m = this.ctx.history.get(id);
+    return !!m && (m.conversation === nativeConversation(nodeId) || (m.conversation === EVERYONE && m.direction === 'out'));
   }
 
   /** Removes a queued message; true when it was still waiting. */

@@ -34,7 +34,8 @@ export class PeerExchange {
       if (p.nodeId === ctx.nodeId || ctx.peers.byNodeId(p.nodeId)) continue;
       const addr = tryParseAddress(p.address);
       if (!addr || ctx.self.isMe(addr)) continue;
-      if (ctx.peers.get(addressKey(addr))?.nodeId) continue;
+      // Exchange adds peers; it never rebinds an address we know (classic or native) to a key.
+      if (ctx.peers.get(addressKey(addr))) continue;
       ctx.peers.upsert(addr, { name: p.name, nodeId: p.nodeId, protocol: 'native', state: 'known', source: 'exchange', learnedVia: via, lastSeen: p.lastSeen });
       ctx.log('info', `learned ${p.name} (${addressKey(addr)}) from ${via}`);
       // Sessions, handshakes and dials under way all count: one frame naming many peers must

@@ -4,7 +4,7 @@
  */
 
 /** Protocol version: a different major is refused with a clear error. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** The line a PeerChat server writes to a client that stayed silent, and the client echoes back. */
 export const BANNER = `PEERCHAT/${PROTOCOL_VERSION}\n`;
 
@@ -30,6 +30,9 @@ export interface ChatFrame {
   text: string;
   /** Hops left for flooding; 0 = do not forward. */
   hops: number;
+  /** Everyone frames: the origin's public key (SPKI DER, base64) and its signature (see signing.ts). */
+  key?: string;
+  sig?: string;
 }
 
 export interface AckFrame {
@@ -94,7 +97,9 @@ export function checkFrame(v: unknown): Frame | 'unknown' | undefined {
         num(f.ts) &&
         (f.conv === 'everyone' || f.conv === 'direct') &&
         str(f.text, 256 * 1024) &&
-        num(f.hops)
+        num(f.hops) &&
+        (f.key === undefined || str(f.key, 400)) &&
+        (f.sig === undefined || str(f.sig, 400))
         ? (f as unknown as ChatFrame)
         : undefined;
     case 'ack':

@@ -3,6 +3,7 @@
  * path exactly once (seen-id cache, hop limit), and a node that comes back catches up on what it
  * missed from a neighbour.
  */
+import { randomUUID } from 'node:crypto';
 import { addressKey, tryParseAddress } from '../address';
 import type { PeerResult } from '../channel';
 import { ChatMessage, EVERYONE, nativeConversation } from '../chatTypes';
@@ -10,12 +11,14 @@ import type { NodeContext } from '../context';
 import { cleanName, hasControlCharacters } from '../text';
 import { Origin, toChatFrame } from './chatFrame';
 import { ChatFrame, encodeFrame, SyncFrame } from './frames';
+import { SignatureCheck, signChat } from './signing';
 import { SeenCache } from './seenCache';
 import type { NativeSession } from './session';
 import type { Sessions } from './sessions';
 
 export class Mesh {
   private readonly seen: SeenCache;
+  private readonly signatures = new SignatureCheck();
 
   constructor(
     private readonly ctx: NodeContext,
@@ -28,9 +31,12 @@ export class Mesh {
     return { nodeId: this.ctx.nodeId, name: this.ctx.self.name, address: this.ctx.self.address };
   }
 
-  /** Our own broadcast: never taken for a stranger's when it comes back around. */
-  own(message: ChatMessage): void {
-    this.seen.add(message.id);
+  /** A broadcast we originate: its id, time and our signature, before it goes into history. */
+  originate(text: string): { id: string; ts: number; sig: string; key: string } {
+    const id = randomUUID();
+    const ts = this.ctx.now();
+    this.seen.add(id); // never taken for a stranger's when it comes back around
+    return { id, ts, ...signChat({ id, origin: this.ctx.nodeId, originName: this.ctx.self.name, ts, conv: 'everyone', text }, this.ctx.identity) };
   }
 
   /** Floods a broadcast to every ready session, encoded once for all of them. */
@@ -49,6 +55,13 @@ export class Mesh {
   onChat(s: NativeSession, f: ChatFrame): void {
     const { ctx } = this;
     if (f.origin === ctx.nodeId) return; // our own broadcast came back around the mesh
+    const from = s.remote!.nodeId;
+    // A direct message comes from the session's node itself; an Everyone one from anyone, signed.
+    const forged = f.conv === 'direct' ? (f.origin === from ? undefined : `claims origin ${f.origin.slice(0, 12)}…`) : this.signatures.problem(f);
+    if (forged) {
+      ctx.logDrop(`${s.remoteIp}:0`, `forged ${f.conv} chat`, `dropped ${f.conv} message ${f.id.slice(0, 8)} from ${s.remote?.name ?? s.remoteIp}: ${forged}`);
+      return;
+    }
     if (hasControlCharacters(f.text) || f.text.trim() === '') {
       // Same rule as classic text: control characters (terminal escapes) are never shown.
       s.sendControl({ type: 'ack', id: f.id }); // acknowledged, so the sender does not resend it forever
@@ -75,6 +88,7 @@ export class Mesh {
       name: originRec?.name ?? cleanName(f.originName),
       text: f.text,
       origin: f.origin,
+      ...(f.conv === 'everyone' ? { sig: f.sig, key: f.key } : {}),
     });
     if (f.conv === 'everyone' && f.hops > 0) {
       const fwd = encodeFrame({ ...f, hops: f.hops - 1 });

@@ -27,6 +27,10 @@ export interface SessionOptions {
   handshakeMs: number;
   /** Clock for heartbeats and the dead-peer check (timers are the global ones). */
   now?: () => number;
+  /** The node id the other side proved (TLS): its hello must name exactly this id. */
+  provenNodeId?: string;
+  /** The remote IP, when the stream (a TLS socket over another stream) does not know it. */
+  remoteIp?: string;
 }
 
 /** Any byte stream: a TCP socket, a TLS socket, or one end of an in-memory pair in tests. */
@@ -70,7 +74,7 @@ export class NativeSession extends EventEmitter<SessionEvents> {
     super();
     this.now = opts.now ?? Date.now;
     this.lastReceived = this.lastWritten = this.now();
-    this.remoteIp = normalizeIp(socket.remoteAddress);
+    this.remoteIp = opts.remoteIp ?? normalizeIp(socket.remoteAddress);
     this.decoder = new FrameDecoder(opts.maxFrameBytes);
     socket.setTimeout?.(0);
     socket.setNoDelay?.(true);
@@ -215,6 +219,11 @@ export class NativeSession extends EventEmitter<SessionEvents> {
       if (Math.floor(f.v) !== PROTOCOL_VERSION) {
         const message = `incompatible PeerChat protocol version ${f.v} (this node speaks ${PROTOCOL_VERSION}): update PeerChat on both sides`;
         this.close(message, { type: 'error', code: 'ERR_VERSION', message });
+        return;
+      }
+      if (this.opts.provenNodeId !== undefined && f.nodeId !== this.opts.provenNodeId) {
+        const message = `hello names node ${String(f.nodeId).slice(0, 16)}… but the certificate proves ${this.opts.provenNodeId.slice(0, 16)}…`;
+        this.close(`refused: ${message}`, { type: 'error', code: 'ERR_IDENTITY', message });
         return;
       }
       if (f.nodeId === this.opts.nodeId) {

@@ -3,13 +3,15 @@
  * dials keep the one dialed by the smaller node id), the ones still in their handshake, the dials
  * under way, the caps on all of them, and redialing the peers that are wanted.
  */
-import { addressKey, isLoopback, PeerAddress, tryParseAddress } from '../address';
+import { addressKey, isLoopback, normalizeIp, PeerAddress, tryParseAddress } from '../address';
 import type { NodeContext } from '../context';
+import type { Connection } from '../transport';
 import { probeDial } from '../classic/net/probeDial';
 import type { PeerRecord } from '../peers/table';
 import { conversationOf } from '../peers/views';
 import type { Frame, HelloFrame } from './frames';
 import { Reconnects } from './reconnect';
+import { secureConnection } from './secure';
 import { NativeSession, SessionStream } from './session';
 
 export interface SessionHandlers {
@@ -23,6 +25,8 @@ export interface SessionHandlers {
 export class Sessions {
   private readonly ready = new Map<string, NativeSession>();
   private readonly handshaking = new Set<NativeSession>();
+  /** Connections still in their TLS handshake. */
+  private readonly securing = new Set<SessionStream>();
   private readonly dialing = new Map<string, Promise<boolean>>();
   readonly reconnects: Reconnects;
   private handlers: SessionHandlers | undefined;
@@ -53,7 +57,7 @@ export class Sessions {
   }
 
   counts(): { sessions: number; handshaking: number; dialing: number } {
-    return { sessions: this.ready.size, handshaking: this.handshaking.size, dialing: this.dialing.size };
+    return { sessions: this.ready.size, handshaking: this.handshaking.size + this.securing.size, dialing: this.dialing.size };
   }
 
   /** Closes a node's session (with a last frame when given); no redial follows. */
@@ -66,8 +70,10 @@ export class Sessions {
   closeAll(reason: string): void {
     this.reconnects.clear();
     for (const s of [...this.ready.values(), ...this.handshaking]) s.close(reason);
+    for (const socket of this.securing) socket.destroy();
     this.ready.clear();
     this.handshaking.clear();
+    this.securing.clear();
   }
 
   /** Dials a native peer (once at a time per address); true when a session is ready. */
@@ -93,44 +99,66 @@ export class Sessions {
     return p;
   }
 
-  /** Wraps a detected native socket in a session; resolves true once its handshake succeeds. */
-  adopt(socket: SessionStream, leftover: Buffer, initiator: boolean, dialedAddress?: string): Promise<boolean> {
+  /**
+   * Takes a detected PeerChat connection: TLS first (both keys proven), then the session, whose
+   * hello must name the proven id. Resolves true once the session is ready.
+   */
+  adopt(socket: Connection, leftover: Buffer, initiator: boolean, dialedAddress?: string): Promise<boolean> {
     const { ctx } = this;
-    const l = ctx.limits;
-    if (!ctx.running() || this.ready.size + this.handshaking.size >= l.maxNativeSessions) {
+    if (!ctx.running() || this.ready.size + this.handshaking.size + this.securing.size >= ctx.limits.maxNativeSessions) {
       socket.destroy();
       return Promise.resolve(false);
     }
-    const s = new NativeSession(
-      socket,
-      {
-        nodeId: ctx.nodeId,
-        name: ctx.self.name,
-        listen: ctx.self.address,
-        initiator,
-        maxFrameBytes: l.maxFrameBytes,
-        heartbeatMs: l.heartbeatMs,
-        deadAfterMs: l.deadAfterMs,
-        highWaterBytes: l.highWaterBytes,
-        maxQueuedBytes: l.maxQueuedBytes,
-        handshakeMs: l.handshakeMs,
-        now: ctx.now,
-      },
-      leftover,
-    );
+    this.securing.add(socket);
+    const remoteIp = normalizeIp(socket.remoteAddress);
+    return (async () => {
+      const creds = await ctx.identity.tls();
+      const sec = await secureConnection(socket, leftover, initiator, creds, ctx.limits.handshakeMs);
+      const stillWanted = this.securing.delete(socket) && ctx.running();
+      if (!sec.ok || !stillWanted) {
+        if (sec.ok) sec.stream.destroy();
+        else this.onClose(undefined, sec.error, dialedAddress);
+        return this.readyAt(dialedAddress);
+      }
+      if (sec.peerId === ctx.nodeId) {
+        sec.stream.destroy();
+        return false; // connected to itself
+      }
+      return this.open(sec.stream, { initiator, dialedAddress, provenNodeId: sec.peerId, remoteIp });
+    })();
+  }
+
+  private open(stream: SessionStream, o: { initiator: boolean; dialedAddress?: string; provenNodeId: string; remoteIp: string }): Promise<boolean> {
+    const { ctx } = this;
+    const l = ctx.limits;
+    const s = new NativeSession(stream, {
+      nodeId: ctx.nodeId,
+      name: ctx.self.name,
+      listen: ctx.self.address,
+      initiator: o.initiator,
+      maxFrameBytes: l.maxFrameBytes,
+      heartbeatMs: l.heartbeatMs,
+      deadAfterMs: l.deadAfterMs,
+      highWaterBytes: l.highWaterBytes,
+      maxQueuedBytes: l.maxQueuedBytes,
+      handshakeMs: l.handshakeMs,
+      now: ctx.now,
+      provenNodeId: o.provenNodeId,
+      remoteIp: o.remoteIp,
+    });
     this.handshaking.add(s);
     return new Promise((resolve) => {
       s.once('ready', (hello) => {
         this.handshaking.delete(s);
-        resolve(this.onReady(s, hello, dialedAddress));
+        resolve(this.onReady(s, hello, o.dialedAddress));
       });
       s.on('frame', (f) => this.handlers?.frame(s, f));
       s.on('drain', () => s.remote && this.handlers?.drain(s));
       s.once('close', (reason) => {
         this.handshaking.delete(s);
-        this.onClose(s, reason, dialedAddress);
+        this.onClose(s, reason, o.dialedAddress);
         // A dial that lost the duplicate tie-break still reached the node: its other session is up.
-        resolve(this.readyAt(dialedAddress));
+        resolve(this.readyAt(o.dialedAddress));
       });
     });
   }
@@ -180,6 +208,15 @@ export class Sessions {
       return false;
     }
     const key = addressKey(addr);
+    const pinned = ctx.peers.get(key);
+    if (pinned?.protocol === 'native' && pinned.nodeId && pinned.nodeId !== remoteId) {
+      // Trust on first use: another key at a pinned address is another node, never the one we
+      // talked to, and nothing meant for that one goes to it.
+      this.ready.delete(remoteId);
+      s.close(`new identity at ${key}: refused`, { type: 'error', code: 'ERR_IDENTITY', message: `${key} belongs to another PeerChat key here` });
+      ctx.logDrop(`${s.remoteIp}:0`, 'new identity', `${key} answered with a new key (node ${remoteId.slice(0, 12)}…, not ${pinned.nodeId.slice(0, 12)}… that you talked to before): refused; messages queued for ${pinned.name} stay queued`);
+      return false;
+    }
     const previous = ctx.peers.byNodeId(remoteId);
     if (previous && previous.address !== key) ctx.peers.remove(previous.address); // same person, new address
     const before = ctx.peers.get(key);
@@ -200,9 +237,9 @@ export class Sessions {
     return true;
   }
 
-  private onClose(s: NativeSession, reason: string, dialedAddress?: string): void {
+  private onClose(s: NativeSession | undefined, reason: string, dialedAddress?: string): void {
     const { ctx } = this;
-    const id = s.remote?.nodeId;
+    const id = s?.remote?.nodeId;
     if (!id) {
       const incompatible = /incompatible PeerChat protocol/.test(reason);
       if (reason !== 'node stopped') ctx.log(incompatible ? 'error' : 'warn', `native connection${dialedAddress ? ` to ${dialedAddress}` : ''} closed before its handshake: ${reason}`);

@@ -157,6 +157,8 @@ export class ClassicListener {
       const d = detection.push(chunk);
       if (d.kind === 'wait') return;
       if (d.kind === 'native' && this.hooks.onNative) {
+        // Paused at once: what the client sends next (its TLS hello) must wait for the native side.
+        socket.pause();
         finish();
         socket.removeListener('data', onData);
         socket.removeAllListeners('end');
