@@ -27,6 +27,10 @@ commands:
   /prune                   PING every peer, remove those that do not answer
   /dialect HOST:PORT NAME  write to a classic peer in its own form (standard, lineMode, bracket,
                            bracketAt, bracketDated, pipe, json, headerless, handshake)
+  /fingerprint             show your key's fingerprint (give it to peers to check)
+  /verify HOST:PORT|NODEID show the safety number you and a PeerChat peer both see
+  /trust NODEID|HOST:PORT  mark a peer's key verified (after comparing the safety number); after
+                           a key change at its address, accept the new key
   /outbox                  list messages waiting for native peers that are away
   /cancel ID               cancel a queued message
   /history [N]             show the last N messages
@@ -70,17 +74,27 @@ function main(): void {
   const error = (message: string) => out({ type: 'error', message }, `! ${message}`);
 
   const store = new FileStore(dataDir, 10_000, (msg) => error(msg));
-  const node = new PeerNode({
-    host: args.host ?? '0.0.0.0',
-    port,
-    name,
-    advertisedIp: args.advertise ?? defaultAdvertisedIp(),
-    inactiveAfterSeconds: 0,
-    store,
-  });
+  let node: PeerNode;
+  try {
+    node = new PeerNode({
+      host: args.host ?? '0.0.0.0',
+      port,
+      name,
+      advertisedIp: args.advertise ?? defaultAdvertisedIp(),
+      inactiveAfterSeconds: 0,
+      store,
+    });
+  } catch (err) {
+    fail(err instanceof PeerChatError ? err.message : String(err)); // a damaged identity key, say
+  }
 
   node.on('status', (s) => {
-    if (s.state === 'listening') out({ type: 'listening', address: node.address, bind: s.address }, `PeerChat ${node.name} listening on ${s.address}; peers reach you at ${node.address}. /help for commands.`);
+    if (s.state === 'listening') {
+      out(
+        { type: 'listening', address: node.address, bind: s.address, nodeId: node.nodeId, fingerprint: node.fingerprint },
+        `PeerChat ${node.name} listening on ${s.address}; peers reach you at ${node.address}; your fingerprint ${node.fingerprint}. /help for commands.`,
+      );
+    }
     else if (s.state === 'error') out({ type: 'error', message: s.reason, code: s.code }, `! ${s.reason}`);
   });
   // Native delivery states are reported once each, as they happen.
@@ -155,6 +169,23 @@ function main(): void {
         case '/dialect': {
           const rec = node.setDialect(firstArg, afterFirst.trim());
           out({ type: 'dialect', peer: rec.address, dialect: rec.dialect }, `  ${rec.address} now gets messages in the ${rec.dialect} form`);
+          break;
+        }
+        case '/fingerprint':
+          out({ type: 'fingerprint', nodeId: node.nodeId, fingerprint: node.fingerprint }, `  your fingerprint: ${node.fingerprint}`);
+          break;
+        case '/verify': {
+          const target = /^[0-9a-f]{64}$/.test(firstArg) ? `node:${firstArg}` : firstArg;
+          const sn = node.safetyNumber(target);
+          out({ type: 'safety', peer: sn.peer, nodeId: sn.nodeId, number: sn.number }, `  safety number with ${sn.peer}: ${sn.number}\n  compare it with your peer (out loud, or on another channel); if it matches: /trust ${sn.nodeId}`);
+          break;
+        }
+        case '/trust': {
+          const target = /^[0-9a-f]{64}$/.test(firstArg) ? `node:${firstArg}` : firstArg;
+          // After a key change the new id is not yet the peer's: find the row that waits for it.
+          const changed = node.peerViews().find((p) => p.identityChanged && (p.address === firstArg || node.peers.get(p.address)?.newIdentity === firstArg));
+          const rec = changed ? node.trustNewIdentity(changed.address) : node.setVerified(target, true);
+          out({ type: 'trusted', peer: rec.address, nodeId: rec.nodeId, verified: rec.verified === true }, changed ? `  ${rec.address} now has the new key ${rec.nodeId}` : `  ${rec.name} (${rec.address}) is verified`);
           break;
         }
         case '/cancel':

@@ -16,9 +16,9 @@ export interface CommandContext {
 }
 
 /** A command's argument: a tree row (PeerView), an address string, or nothing (prompt). */
-type PeerArg = PeerView | string | undefined;
+export type PeerArg = PeerView | string | undefined;
 
-function argAddress(arg: PeerArg): string | undefined {
+export function argAddress(arg: PeerArg): string | undefined {
   if (typeof arg === 'string') return arg;
   if (arg && typeof arg === 'object' && typeof arg.address === 'string') return arg.address;
   return undefined;
@@ -45,7 +45,7 @@ async function askAddress(prompt: string): Promise<string | undefined> {
   return v?.trim() || undefined;
 }
 
-async function pickPeer(ctx: CommandContext, title: string, filter: (p: PeerView) => boolean, allowOther: boolean): Promise<string | undefined> {
+export async function pickPeer(ctx: CommandContext, title: string, filter: (p: PeerView) => boolean, allowOther: boolean): Promise<string | undefined> {
   const peers = ctx.node.peerViews().filter(filter);
   if (peers.length === 0 && !allowOther) {
     void vscode.window.showInformationMessage('PeerChat: no peers to choose from.');

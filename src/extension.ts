@@ -1,6 +1,7 @@
 /** Composition root: builds the node, the views and the commands, and owns everything it builds. */
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
+import { registerTrustCommands } from './trustCommands';
 import { PeerChatConfig, readConfig, SECTION } from './config';
 import { EVERYONE } from './core/chatTypes';
 import { PeerNode } from './core/node';
@@ -108,7 +109,9 @@ export function activate(context: vscode.ExtensionContext): PeerChatApi {
     for (const p of config.knownPeers) void node.connect(p).catch((e: unknown) => log.warn(`greeting ${p} from peerchat.knownPeers: ${errorText(e)}`));
   };
 
-  owner.register(registerCommands({ node, config: () => config, showChat: (conversation) => chatView.show(conversation), startNode, log }));
+  const commandContext = { node, config: () => config, showChat: (conversation?: string) => chatView.show(conversation), startNode, log };
+  owner.register(registerCommands(commandContext));
+  owner.register(registerTrustCommands(commandContext));
 
   owner.register(
     vscode.workspace.onDidChangeConfiguration(async (e) => {

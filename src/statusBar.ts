@@ -36,7 +36,9 @@ export class StatusBar extends Disposable {
             : host.startsWith('127.') || host === '::1'
               ? 'this machine only'
               : `the network of ${host} only`;
-        tip.appendText(`Listening on ${s.address} (${exposure}).\nPeers reach you at ${this.node.address} as ${this.node.name}.\nClick to open the chat.`);
+        tip.appendText(
+          `Listening on ${s.address} (${exposure}).\nPeers reach you at ${this.node.address} as ${this.node.name}.\nYour fingerprint: ${this.node.fingerprint} (PeerChat: Copy My Fingerprint).\nClick to open the chat.`,
+        );
         break;
       }
       case 'starting':

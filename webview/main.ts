@@ -6,7 +6,7 @@ import { FrameScheduler, OnceMark } from './frame';
 import { Host } from './host';
 import { MessageLog } from './log';
 import { loadPersisted, StateSaver, type PersistedState } from './persist';
-import { renderSelf, Tabs } from './tabs';
+import { renderConversationInfo, renderSelf, Tabs } from './tabs';
 
 declare function acquireVsCodeApi(): {
   postMessage(msg: WebviewToHost): void;
@@ -24,6 +24,7 @@ const host = new Host(vscode);
 const frame = new FrameScheduler(render);
 const firstRender = new OnceMark('peerchat:first-render'); // for the benchmarks: time to first paint
 const selfEl = $('self');
+const convInfo = $('convinfo');
 const tabs = new Tabs($('tabs'), model, select);
 const log = new MessageLog($('log'), model, host, frame, saver);
 const composer = new Composer($('composer') as HTMLFormElement, $('input') as HTMLTextAreaElement, model, host, saver, () => log.follow());
@@ -32,6 +33,7 @@ function render(): void {
   renderSelf(selfEl, model.self);
   if (visible()) model.markRead(model.current);
   tabs.render(visible());
+  renderConversationInfo(convInfo, model.current, model.peerOf(model.current));
   log.render();
   composer.renderPlaceholder();
   saver.save();

@@ -1,5 +1,5 @@
 /** The header (who and where this node is) and the conversation tabs with their unread counts. */
-import { EVERYONE, type SelfInfo } from '../src/protocol/webviewMessages';
+import { EVERYONE, type PeerView, type SelfInfo } from '../src/protocol/webviewMessages';
 import type { ChatModel } from './chatModel';
 import { el } from './render';
 
@@ -57,4 +57,35 @@ export function renderSelf(host: HTMLElement, self: SelfInfo | undefined): void 
   else if (s.state === 'stopped') what = 'stopped';
   else what = s.reason;
   host.append(dot, who, el('span', `status status-${s.state}`, what));
+}
+
+/**
+ * Under the tabs: whether the open conversation is private. Native peers are encrypted (and
+ * maybe verified); classic programs send plain text anyone on the network can read.
+ */
+export function renderConversationInfo(host: HTMLElement, conversation: string, peer: PeerView | undefined): void {
+  let cls = 'none';
+  let text = '';
+  let title = '';
+  if (conversation === EVERYONE) {
+    text = '';
+  } else if (peer?.identityChanged) {
+    cls = 'warning';
+    text = '⚠ New identity: not the key you talked to before';
+    title = 'Nothing is sent to the new key until you choose Trust New Identity in the Peers view.';
+  } else if (peer?.encrypted === true) {
+    cls = peer.verified ? 'verified' : 'encrypted';
+    text = peer.verified ? '🔒 Encrypted · verified ✓' : '🔒 Encrypted · not verified';
+    title = `TLS 1.3 with ${peer.name}'s key (fingerprint ${peer.fingerprint ?? '?'}).${peer.verified ? ' You compared safety numbers.' : ' PeerChat: Verify Peer… compares safety numbers.'}`;
+  } else if (peer?.encrypted === false) {
+    cls = 'unencrypted';
+    text = 'Unencrypted: a classic program; anyone on the network can read this conversation';
+    title = 'Classic programs cannot encrypt. Do not send secrets here.';
+  }
+  const key = `${cls}|${text}|${title}`;
+  if (host.dataset.key === key) return;
+  host.dataset.key = key;
+  host.className = `conv-info conv-${cls}`;
+  host.textContent = text;
+  host.title = title;
 }

@@ -59,6 +59,14 @@ export interface PeerView {
   conversation: string;
   /** The classic form it speaks (standard, lineMode, bracket, pipe, json, …), when known. */
   dialect?: string;
+  /** true for a native peer (TLS), false for a classic one (plain text on the network). */
+  encrypted?: boolean;
+  /** The user compared safety numbers with this key. */
+  verified?: boolean;
+  /** Short form of its key, for people (native peers). */
+  fingerprint?: string;
+  /** Another key answered at this address: shown as a warning until the user trusts or removes it. */
+  identityChanged?: boolean;
 }
 
 export type NodeStatus =

@@ -23,6 +23,7 @@ import { NativeChannel } from './native/channel';
 import { Liveness } from './peers/liveness';
 import { findPeer, resolvePeer, checkText } from './peers/resolve';
 import { PeerSaver } from './peers/save';
+import { Safety, safetyOf, setVerified, trustNewIdentity } from './peers/trust';
 import { PeerRecord, PeerTable } from './peers/table';
 import { toPeerView } from './peers/views';
 import type { Identity } from './identity/identity';
@@ -320,6 +321,23 @@ export class PeerNode extends EventEmitter<NodeEvents> {
    */
   pruneInactive(remove: boolean): Promise<{ probed: number; inactive: string[] }> {
     return this.liveness.prune(remove);
+  }
+
+  /** The safety number of this node and a native peer: the same on both sides. */
+  safetyNumber(target: string): Safety {
+    return safetyOf(resolvePeer(this.peers, this.me, target, false), this.nodeId);
+  }
+
+  /** Marks a native peer's key verified (after comparing safety numbers), or not. */
+  setVerified(target: string, verified: boolean): PeerRecord {
+    return setVerified(this.peers, resolvePeer(this.peers, this.me, target, false), verified, this.ctx.system);
+  }
+
+  /** Accepts the new key that answered at a peer's address (see PeerRecord.newIdentity). */
+  trustNewIdentity(target: string): PeerRecord {
+    const rec = trustNewIdentity(this.peers, resolvePeer(this.peers, this.me, target, false), this.ctx.system);
+    if (rec.wanted) void this.native.sessions.dial(rec.address);
+    return rec;
   }
 
   /** The user has seen a conversation: send read receipts to native peers (if enabled). */

@@ -82,7 +82,17 @@ function isMessage(v: unknown): v is ChatMessage {
 function isPeer(v: unknown): v is PeerView {
   if (typeof v !== 'object' || v === null) return false;
   const p = v as Record<string, unknown>;
-  return typeof p.address === 'string' && typeof p.name === 'string' && typeof p.state === 'string' && typeof p.conversation === 'string';
+  const optBool = (x: unknown) => x === undefined || typeof x === 'boolean';
+  return (
+    typeof p.address === 'string' &&
+    typeof p.name === 'string' &&
+    typeof p.state === 'string' &&
+    typeof p.conversation === 'string' &&
+    optBool(p.encrypted) &&
+    optBool(p.verified) &&
+    optBool(p.identityChanged) &&
+    (p.fingerprint === undefined || (typeof p.fingerprint === 'string' && p.fingerprint.length <= 40))
+  );
 }
 
 function isSelf(v: unknown): v is SelfInfo {

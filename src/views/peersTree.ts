@@ -39,21 +39,30 @@ export class PeersTreeProvider extends Disposable implements vscode.TreeDataProv
   getTreeItem(p: PeerView): vscode.TreeItem {
     const item = new vscode.TreeItem(p.name, vscode.TreeItemCollapsibleState.None);
     item.id = p.address;
-    item.description = `${p.address} · ${p.protocol === 'classic' && p.dialect && p.dialect !== 'standard' ? p.dialect : p.protocol ?? '?'} · ${p.state}`;
-    const [icon, color] = ICONS[p.state];
+    const protocol = p.protocol === 'classic' && p.dialect && p.dialect !== 'standard' ? p.dialect : p.protocol ?? '?';
+    const security = p.identityChanged ? '⚠ new identity' : p.encrypted === true ? (p.verified ? 'encrypted · verified ✓' : 'encrypted') : p.encrypted === false ? 'unencrypted' : '';
+    item.description = [p.address, protocol, security, p.state].filter(Boolean).join(' · ');
+    const [icon, color] = p.identityChanged ? ['warning', 'problemsWarningIcon.foreground'] : ICONS[p.state];
     item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
     // A plain string: a peer's name must never become markdown or a command link.
     item.tooltip = [
       `${p.name} — ${p.address}`,
       `State: ${p.state}`,
       `Protocol: ${p.protocol === 'native' ? 'PeerChat native (receipts, offline delivery)' : p.protocol === 'classic' ? 'classic (one connection per message)' : 'not known yet'}`,
-      ...(p.nodeId ? [`Node id: ${p.nodeId.slice(0, 8)}`] : []),
+      ...(p.identityChanged ? ['⚠ New identity: not the key you talked to before. Nothing is sent to it until you choose Trust New Identity (right-click).'] : []),
+      p.encrypted === true
+        ? `Encrypted (TLS 1.3, key proven). Fingerprint ${p.fingerprint ?? '?'}. ${p.verified ? 'Verified: you compared safety numbers.' : 'Not verified: PeerChat: Verify Peer… compares safety numbers.'}`
+        : p.encrypted === false
+          ? 'Unencrypted: classic programs send plain text, which anyone on the network can read.'
+          : 'Encryption: not known yet',
+      ...(p.nodeId ? [`Node id: ${p.nodeId.slice(0, 16)}…`] : []),
       ...(p.protocol !== 'native' ? [`Dialect: ${p.dialect ? DIALECT_LABELS[p.dialect as DialectName] ?? p.dialect : 'not known yet (standard is used)'}`] : []),
       `Learned: ${p.learnedFrom ?? 'message'}`,
       `Last seen: ${ago(p.lastSeen)}`,
       ...(p.lastError ? [`Last error: ${p.lastError}`] : []),
     ].join('\n');
-    item.contextValue = `peer.${p.state}`;
+    // peer.STATE, then .native for a key to verify, .newIdentity for a key change to decide on.
+    item.contextValue = `peer.${p.state}${p.protocol === 'native' ? '.native' : ''}${p.identityChanged ? '.newIdentity' : ''}`;
     item.command = { command: 'peerchat.openConversation', title: 'Open Conversation', arguments: [p.conversation] };
     return item;
   }

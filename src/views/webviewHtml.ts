@@ -29,6 +29,7 @@ export function buildChatHtml(p: WebviewHtmlParts): string {
 <div id="app" class="app">
   <header class="self" id="self" aria-live="polite"></header>
   <nav class="tabs" id="tabs" role="tablist" aria-label="Conversations"></nav>
+  <div class="conv-info" id="convinfo" aria-live="polite"></div>
   <main class="log" id="log" role="log" aria-live="polite" tabindex="0"></main>
   <form class="composer" id="composer">
     <textarea id="input" rows="2" placeholder="Message Everyone (Enter to send, Shift+Enter for a new line)" aria-label="Message"></textarea>

@@ -5,6 +5,7 @@
  */
 import { addressKey, isLoopback, normalizeIp, PeerAddress, tryParseAddress } from '../address';
 import type { NodeContext } from '../context';
+import { fingerprintOf } from '../identity/ids';
 import type { Connection } from '../transport';
 import { probeDial } from '../classic/net/probeDial';
 import type { PeerRecord } from '../peers/table';
@@ -214,6 +215,10 @@ export class Sessions {
       // talked to, and nothing meant for that one goes to it.
       this.ready.delete(remoteId);
       s.close(`new identity at ${key}: refused`, { type: 'error', code: 'ERR_IDENTITY', message: `${key} belongs to another PeerChat key here` });
+      if (pinned.newIdentity !== remoteId) {
+        ctx.peers.upsert(pinned, { newIdentity: remoteId });
+        ctx.system(conversationOf(pinned), `New identity at ${key}: not the key you talked to before (${fingerprintOf(remoteId)} instead of ${fingerprintOf(pinned.nodeId)}). Nothing is sent to it until you choose Trust New Identity.`);
+      }
       ctx.logDrop(`${s.remoteIp}:0`, 'new identity', `${key} answered with a new key (node ${remoteId.slice(0, 12)}…, not ${pinned.nodeId.slice(0, 12)}… that you talked to before): refused; messages queued for ${pinned.name} stay queued`);
       return false;
     }

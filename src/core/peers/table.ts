@@ -33,11 +33,15 @@ export interface PeerRecord {
   dialect?: DialectName;
   /** The user chose the dialect: what the peer sends no longer changes it. */
   dialectManual?: boolean;
+  /** The user compared safety numbers and marked this key verified. */
+  verified?: boolean;
+  /** Another key answered at this pinned address (its node id): refused until the user trusts it. */
+  newIdentity?: string;
 }
 
 /** What persists of a peer: state comes back as known (nobody is connected after a restart). */
 export type StoredPeer = Pick<PeerRecord, 'address' | 'host' | 'port' | 'name' | 'lastSeen' | 'source'> &
-  Partial<Pick<PeerRecord, 'lastError' | 'protocol' | 'nodeId' | 'learnedVia' | 'wanted' | 'dialect' | 'dialectManual'>>;
+  Partial<Pick<PeerRecord, 'lastError' | 'protocol' | 'nodeId' | 'learnedVia' | 'wanted' | 'dialect' | 'dialectManual' | 'verified' | 'newIdentity'>>;
 
 export interface PeerTableEvents {
   changed: [];
@@ -93,6 +97,8 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
     if (patch.wanted !== undefined) rec.wanted = patch.wanted;
     if (patch.dialect !== undefined) rec.dialect = patch.dialect;
     if (patch.dialectManual !== undefined) rec.dialectManual = patch.dialectManual;
+    if (patch.verified !== undefined) rec.verified = patch.verified;
+    if ('newIdentity' in patch) rec.newIdentity = patch.newIdentity;
     this.evict(key);
     if (before !== undefined && before === JSON.stringify({ ...rec, lastSeen: 0 })) {
       // Only "last seen" moved: say so later, once.
@@ -137,7 +143,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
   }
 
   toStored(): StoredPeer[] {
-    return this.list().map(({ address, host, port, name, lastSeen, lastError, source, protocol, nodeId, learnedVia, wanted, dialect, dialectManual }) => ({
+    return this.list().map(({ address, host, port, name, lastSeen, lastError, source, protocol, nodeId, learnedVia, wanted, dialect, dialectManual, verified, newIdentity }) => ({
       address,
       host,
       port,
@@ -151,6 +157,8 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
       wanted,
       dialect,
       dialectManual,
+      verified,
+      newIdentity,
     }));
   }
 
@@ -174,6 +182,8 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
           wanted: s.wanted === true,
           dialect: isDialectName(s.dialect) ? s.dialect : undefined,
           dialectManual: s.dialectManual === true,
+          verified: s.verified === true,
+          newIdentity: typeof s.newIdentity === 'string' && /^[0-9a-f]{64}$/.test(s.newIdentity) ? s.newIdentity : undefined,
         },
       );
     }

@@ -1,6 +1,7 @@
 /** Peer records as the views show them. */
 import { nativeConversation, PeerView } from '../chatTypes';
 import { DEFAULT_DIALECT } from '../classic/dialects/registry';
+import { fingerprintOf } from '../identity/ids';
 import type { PeerRecord } from './table';
 
 /** A peer's conversation: node:ID for a native peer (stable across addresses), else its address. */
@@ -20,5 +21,9 @@ export function toPeerView(p: PeerRecord): PeerView {
     learnedFrom: p.learnedVia ? `via ${p.learnedVia}` : p.source,
     conversation: conversationOf(p),
     dialect: p.protocol === 'native' ? undefined : p.dialect ?? (p.protocol === 'classic' ? DEFAULT_DIALECT : undefined),
+    encrypted: p.protocol === 'native' ? true : p.protocol === 'classic' ? false : undefined,
+    verified: p.protocol === 'native' && p.verified === true,
+    ...(p.protocol === 'native' && p.nodeId ? { fingerprint: fingerprintOf(p.nodeId) } : {}),
+    ...(p.newIdentity ? { identityChanged: true } : {}),
   };
 }
