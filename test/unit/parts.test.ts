@@ -24,11 +24,17 @@ describe('classic reducer: (peer before, message) → (patch, system line, chat 
     assert.equal(out.chat?.text, 'hi');
   });
 
-  it('a chat from a native peer lands in its node conversation, its protocol and dialect untouched', () => {
-    const out = reduceClassic(peer({ protocol: 'native', nodeId: 'abc', dialect: undefined }), ev({ revealed: 'bracket' }), at);
-    assert.equal(out.patch.protocol, 'native');
-    assert.equal(out.patch.dialect, undefined, 'a native peer does not learn a dialect');
-    assert.equal(out.chat?.conversation, 'node:abc');
+  it("a classic message claiming a native peer's address changes nothing of it and stays out of its conversation", () => {
+    const native = peer({ protocol: 'native', nodeId: 'abc', name: 'ana', state: 'connected' });
+    const out = reduceClassic(native, ev({ name: 'mallory', revealed: 'bracket' }), at);
+    assert.deepEqual(out.patch, {}, 'no name, state, protocol or dialect from a classic header');
+    assert.deepEqual(out.chat, { conversation: '10.0.0.7:5000', name: 'mallory', text: 'hi' });
+    assert.match(out.log ?? '', /claiming 10\.0\.0\.7:5000/);
+    for (const kind of ['exit', 'greeting', 'ping'] as const) {
+      const o = reduceClassic(native, ev({ kind, text: kind }), at);
+      assert.deepEqual(o.patch, {}, kind);
+      assert.equal(o.system, undefined, kind);
+    }
   });
 
   it('greetings connect once: the line only when it was not connected already', () => {

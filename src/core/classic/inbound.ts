@@ -80,7 +80,7 @@ export class ClassicInbound {
     const key = formatHostPort(addr.host, addr.port);
     ctx.log('trace', `← ${remote} as ${key} ${m.dialect} ${m.kind} ${JSON.stringify(m.text.length > 200 ? `${m.text.slice(0, 200)}…` : m.text)}`);
     const out = reduceClassic(ctx.peers.get(key), { kind: m.kind, host: addr.host, port: addr.port, name, text: m.text, revealed: m.revealsDialect ? m.dialect : undefined }, { now: ctx.now(), native: ctx.native() });
-    if (out.log) ctx.log('info', out.log);
+    if (out.log) ctx.logDrop(remote, out.log.replace(/\S+:\d+/g, 'ADDR'), out.log, 'info'); // rate-limited: a sender controls these
     ctx.peers.upsert(addr, out.patch);
     if (out.system) ctx.system(out.system.conversation, out.system.text);
     if (out.chat) ctx.history.add({ conversation: out.chat.conversation, direction: 'in', peer: key, name: out.chat.name, text: out.chat.text });

@@ -34,6 +34,12 @@ export interface ClassicOutcome {
 
 export function reduceClassic(before: PeerRecord | undefined, e: ClassicEvent, o: { now: number; native: boolean }): ClassicOutcome {
   const key = formatHostPort(e.host, e.port);
+  if (before?.protocol === 'native' && before.nodeId) {
+    // A classic message cannot prove it comes from the PeerChat node at that address (anyone can
+    // write that header): it changes nothing of that peer and never lands in its conversation.
+    const note = `classic ${e.kind} claiming ${key}, a PeerChat peer's address: shown under the address only`;
+    return e.kind === 'chat' ? { patch: {}, chat: { conversation: key, name: e.name ?? e.host, text: e.text }, log: note } : { patch: {}, log: note };
+  }
   const wasConnected = before?.state === 'connected';
   // A classic message says the sender speaks classic, unless we already know better; "Connect"
   // looks again, so a PeerChat node that fell back to classic once is not stuck there.
