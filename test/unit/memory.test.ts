@@ -153,6 +153,27 @@ describe('native layer in memory, fake clock', () => {
     assert.equal(received(b, 'while you were out').length, 1);
   });
 
+  it('a node id learned from a third party is a hint, not a pin: the real key at that address is accepted', async () => {
+    const net = new MemoryNetwork();
+    const a = node('ana', net);
+    const m = node('mallory', net);
+    const c = node('cho', net, 47_504);
+    await settle(clock, a.start());
+    await settle(clock, m.start());
+    // Mallory tells whoever connects that a node of her making lives at cho's address.
+    const fake = 'ff'.repeat(32);
+    m.peers.upsert({ host: '127.0.0.1', port: 47_504 }, { nodeId: fake, protocol: 'native', state: 'known', name: 'cho' });
+    await settle(clock, a.connect(addr(m)));
+    await advanceUntil(clock, 'ana learns the fake', () => a.peers.get('127.0.0.1:47504')?.nodeId === fake);
+    await settle(clock, c.start());
+    const r = await settle(clock, a.connect('127.0.0.1:47504'));
+    assert.equal(r.ok, true, r.error);
+    const rec = a.peers.get('127.0.0.1:47504');
+    assert.equal(rec?.nodeId, c.nodeId, 'the proven key replaced the learned one');
+    assert.equal(rec?.newIdentity, undefined, 'no "new identity" warning for a key that was never proven there');
+    assert.equal(rec?.proven, true);
+  });
+
   it('a silent session is dropped after deadAfterMs and the peer marked inactive', async () => {
     const net = new MemoryNetwork();
     const limits = { heartbeatMs: 1_000, deadAfterMs: 3_000 };

@@ -386,10 +386,8 @@ describe('trust: peer exchange', () => {
 });
 
 describe('trust: a new key at a known address', () => {
-  const bugNoRedial =
-    'src: after refusing the new key (sessions.ts onReady, "new identity" branch) A never redials B again: onReady returns false without scheduleReconnect, onClose returns early (the session is not in `ready`), and dial() schedules nothing when adopt() resolves false; so a message queued for B stays queued until B itself dials A';
   for (const how of ['the same node restarts', 'a new node with the same identity'] as const) {
-    it(`is refused and gets nothing; the real B (${how}) gets the queued message once`, how === 'a new node with the same identity' ? { todo: bugNoRedial } : {}, async () => {
+    it(`is refused and gets nothing; the real B (${how}) gets the queued message once`, async () => {
       const portB = await freePort();
       const idB = Identity.create();
       const a = await node('ana');

@@ -86,7 +86,13 @@ export class Sessions {
     if (!addr || !ctx.running() || this.ready.size >= ctx.limits.maxNativeSessions) return Promise.resolve(false);
     const p = (async () => {
       const r = await probeDial(ctx.transport, addr.host, addr.port, ctx.limits.probeWaitMs, ctx.limits.sendTimeoutMs);
-      if (r.kind === 'native') return this.adopt(r.socket, r.leftover, true, address);
+      if (r.kind === 'native') {
+        const ok = await this.adopt(r.socket, r.leftover, true, address);
+        // A failed TLS handshake or a refused key: try again later, as after a refused connect.
+        const rec = ctx.peers.get(address);
+        if (!ok && rec) this.scheduleReconnect(rec);
+        return ok;
+      }
       if (r.kind === 'classic') r.socket.destroy();
       const error = r.kind === 'error' ? r.error : `${address} no longer speaks PeerChat`;
       const rec = ctx.peers.get(address);
@@ -210,11 +216,12 @@ export class Sessions {
     }
     const key = addressKey(addr);
     const pinned = ctx.peers.get(key);
-    if (pinned?.protocol === 'native' && pinned.nodeId && pinned.nodeId !== remoteId) {
+    if (pinned?.protocol === 'native' && pinned.proven && pinned.nodeId && pinned.nodeId !== remoteId) {
       // Trust on first use: another key at a pinned address is another node, never the one we
       // talked to, and nothing meant for that one goes to it.
       this.ready.delete(remoteId);
       s.close(`new identity at ${key}: refused`, { type: 'error', code: 'ERR_IDENTITY', message: `${key} belongs to another PeerChat key here` });
+      this.scheduleReconnect(pinned); // the real node may come back at its address
       if (pinned.newIdentity !== remoteId) {
         ctx.peers.upsert(pinned, { newIdentity: remoteId });
         ctx.system(conversationOf(pinned), `New identity at ${key}: not the key you talked to before (${fingerprintOf(remoteId)} instead of ${fingerprintOf(pinned.nodeId)}). Nothing is sent to it until you choose Trust New Identity.`);
@@ -231,6 +238,9 @@ export class Sessions {
       state: 'connected',
       protocol: 'native',
       nodeId: remoteId,
+      proven: true,
+      // A learned id that another key disproved: whatever was believed about it goes.
+      ...(before?.nodeId && before.nodeId !== remoteId ? { verified: false } : {}),
       lastSeen: ctx.now(),
       lastError: undefined,
       wanted: previous?.wanted || before?.wanted || undefined,

@@ -1,7 +1,8 @@
 /**
  * Everyone messages are signed by their origin, so a relay can drop a broadcast but never change
  * or invent one: the signature covers id, origin, name, time, conversation and text, and the
- * frame carries the origin's public key, which must hash to the origin id.
+ * frame carries the origin's public key, which must hash to the origin id. The origin's address
+ * is not covered (it changes with the origin's settings): it is only a hint, never a pin.
  */
 import { createPublicKey, KeyObject, verify } from 'node:crypto';
 import type { Identity } from '../identity/identity';

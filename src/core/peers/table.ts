@@ -37,11 +37,14 @@ export interface PeerRecord {
   verified?: boolean;
   /** Another key answered at this pinned address (its node id): refused until the user trusts it. */
   newIdentity?: string;
+  /** The node id was proven here in a session (TLS): the address is pinned to it. A learned id
+   *  (peer exchange, a relayed message) is only a hint, replaced by whatever key answers. */
+  proven?: boolean;
 }
 
 /** What persists of a peer: state comes back as known (nobody is connected after a restart). */
 export type StoredPeer = Pick<PeerRecord, 'address' | 'host' | 'port' | 'name' | 'lastSeen' | 'source'> &
-  Partial<Pick<PeerRecord, 'lastError' | 'protocol' | 'nodeId' | 'learnedVia' | 'wanted' | 'dialect' | 'dialectManual' | 'verified' | 'newIdentity'>>;
+  Partial<Pick<PeerRecord, 'lastError' | 'protocol' | 'nodeId' | 'learnedVia' | 'wanted' | 'dialect' | 'dialectManual' | 'verified' | 'newIdentity' | 'proven'>>;
 
 export interface PeerTableEvents {
   changed: [];
@@ -99,6 +102,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
     if (patch.dialectManual !== undefined) rec.dialectManual = patch.dialectManual;
     if (patch.verified !== undefined) rec.verified = patch.verified;
     if ('newIdentity' in patch) rec.newIdentity = patch.newIdentity;
+    if (patch.proven !== undefined) rec.proven = patch.proven;
     this.evict(key);
     if (before !== undefined && before === JSON.stringify({ ...rec, lastSeen: 0 })) {
       // Only "last seen" moved: say so later, once.
@@ -143,7 +147,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
   }
 
   toStored(): StoredPeer[] {
-    return this.list().map(({ address, host, port, name, lastSeen, lastError, source, protocol, nodeId, learnedVia, wanted, dialect, dialectManual, verified, newIdentity }) => ({
+    return this.list().map(({ address, host, port, name, lastSeen, lastError, source, protocol, nodeId, learnedVia, wanted, dialect, dialectManual, verified, newIdentity, proven }) => ({
       address,
       host,
       port,
@@ -159,6 +163,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
       dialectManual,
       verified,
       newIdentity,
+      proven,
     }));
   }
 
@@ -183,6 +188,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
           dialect: isDialectName(s.dialect) ? s.dialect : undefined,
           dialectManual: s.dialectManual === true,
           verified: s.verified === true,
+          proven: s.proven === true,
           newIdentity: typeof s.newIdentity === 'string' && /^[0-9a-f]{64}$/.test(s.newIdentity) ? s.newIdentity : undefined,
         },
       );

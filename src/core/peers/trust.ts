@@ -38,7 +38,7 @@ export function setVerified(peers: PeerTable, p: PeerRecord, verified: boolean, 
 export function trustNewIdentity(peers: PeerTable, p: PeerRecord, system: (conversation: string, text: string) => void): PeerRecord {
   if (!p.newIdentity) throw new PeerChatError('ERR_BAD_INPUT', `${p.name} (${p.address}) has no new identity to trust`);
   const old = p.nodeId;
-  const rec = peers.upsert(p, { nodeId: p.newIdentity, newIdentity: undefined, verified: false, state: 'known', lastError: undefined });
+  const rec = peers.upsert(p, { nodeId: p.newIdentity, newIdentity: undefined, verified: false, proven: false, state: 'known', lastError: undefined });
   system(conversationOf(rec), `You trusted the new key at ${rec.address} (${fingerprintOf(rec.nodeId!)})${old ? `; messages queued for the old key (${fingerprintOf(old)}) stay queued for it` : ''}`);
   return rec;
 }
