@@ -183,9 +183,10 @@ function main(): void {
         case '/trust': {
           const target = /^[0-9a-f]{64}$/.test(firstArg) ? `node:${firstArg}` : firstArg;
           // After a key change the new id is not yet the peer's: find the row that waits for it.
-          const changed = node.peerViews().find((p) => p.identityChanged && (p.address === firstArg || node.peers.get(p.address)?.newIdentity === firstArg));
-          const rec = changed ? node.trustNewIdentity(changed.address) : node.setVerified(target, true);
-          out({ type: 'trusted', peer: rec.address, nodeId: rec.nodeId, verified: rec.verified === true }, changed ? `  ${rec.address} now has the new key ${rec.nodeId}` : `  ${rec.name} (${rec.address}) is verified`);
+          const changed = node.peerViews().find((p) => p.identityChanged && (p.address === firstArg || [p.nodeId, node.peers.get(p.address)?.newIdentity].includes(firstArg)));
+          if (changed) node.trustNewIdentity(changed.address);
+          const rec = node.setVerified(changed ? changed.address : target, true);
+          out({ type: 'trusted', peer: rec.address, nodeId: rec.nodeId, verified: rec.verified === true }, `  ${rec.name} (${rec.address}) is verified${changed ? `, with the new key ${rec.nodeId}` : ''}`);
           break;
         }
         case '/cancel':

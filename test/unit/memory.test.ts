@@ -174,6 +174,33 @@ describe('native layer in memory, fake clock', () => {
     assert.equal(rec?.proven, true);
   });
 
+  it("a new key under a known peer's name is another peer: a warning on its own row, nothing queued for the known one goes to it", async () => {
+    const net = new MemoryNetwork();
+    const a = node('ana', net);
+    const b = node('ben', net, 47_505);
+    const impostor = node('ben', net, 47_506);
+    await settle(clock, a.start());
+    await settle(clock, b.start());
+    await settle(clock, a.connect(addr(b)));
+    await settle(clock, b.stop());
+    await advanceUntil(clock, 'ben away', () => a.activeResources().sessions === 0);
+    const { message } = await settle(clock, a.send(`node:${b.nodeId}`, 'for the real ben'));
+    await settle(clock, impostor.start());
+    await settle(clock, impostor.connect(addr(a)));
+    await advanceUntil(clock, 'the impostor listed', () => !!a.peers.byNodeId(impostor.nodeId));
+    const views = a.peerViews();
+    const real = views.find((p) => p.nodeId === b.nodeId);
+    const other = views.find((p) => p.nodeId === impostor.nodeId);
+    assert.equal(other?.identityChanged, true, 'the newcomer is flagged');
+    assert.notEqual(other?.address, real?.address, 'its own row');
+    assert.equal(real?.identityChanged, undefined, 'the known peer is untouched');
+    assert.ok(a.getHistory().some((m) => m.direction === 'system' && /not the key you talked to before under that name/.test(m.text)));
+    assert.equal(received(impostor, 'for the real ben').length, 0);
+    assert.equal(stateOf(a, message), 'queued');
+    a.trustNewIdentity(other!.address);
+    assert.equal(a.peerViews().find((p) => p.nodeId === impostor.nodeId)?.identityChanged, undefined, 'accepted by the user');
+  });
+
   it('a silent session is dropped after deadAfterMs and the peer marked inactive', async () => {
     const net = new MemoryNetwork();
     const limits = { heartbeatMs: 1_000, deadAfterMs: 3_000 };

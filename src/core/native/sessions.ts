@@ -247,9 +247,24 @@ export class Sessions {
       source: previous?.source ?? before?.source ?? (dialedAddress ? 'connect' : 'message'),
     });
     if (!wasConnected) ctx.system(conversationOf(rec), `${rec.name} (${key}) connected over PeerChat's native protocol`);
+    if (!previous && before?.nodeId !== remoteId) this.checkName(rec);
     ctx.log('info', `native session with ${rec.name} (${key}, node ${remoteId.slice(0, 8)}) ${s.opts.initiator ? 'dialed' : 'accepted'}`);
     this.handlers?.ready(s, rec);
     return true;
+  }
+
+  /**
+   * A key seen for the first time under the name of a peer whose key we know is another peer:
+   * its row says so until the user accepts it (Trust New Identity).
+   */
+  private checkName(rec: PeerRecord): void {
+    const namesake = this.ctx.peers.list().find((p) => p !== rec && p.protocol === 'native' && p.proven && p.nodeId && p.nodeId !== rec.nodeId && p.name === rec.name);
+    if (!namesake) return;
+    this.ctx.peers.upsert(rec, { namesake: namesake.nodeId });
+    this.ctx.system(
+      conversationOf(rec),
+      `New identity: ${rec.name} (${rec.address}) is not the key you talked to before under that name (${fingerprintOf(rec.nodeId!)} instead of ${fingerprintOf(namesake.nodeId!)}); it is another peer until you choose Trust New Identity`,
+    );
   }
 
   private onClose(s: NativeSession | undefined, reason: string, dialedAddress?: string): void {

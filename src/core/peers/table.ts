@@ -40,11 +40,13 @@ export interface PeerRecord {
   /** The node id was proven here in a session (TLS): the address is pinned to it. A learned id
    *  (peer exchange, a relayed message) is only a hint, replaced by whatever key answers. */
   proven?: boolean;
+  /** This key uses the name of another peer whose key was proven: the id of that other peer. */
+  namesake?: string;
 }
 
 /** What persists of a peer: state comes back as known (nobody is connected after a restart). */
 export type StoredPeer = Pick<PeerRecord, 'address' | 'host' | 'port' | 'name' | 'lastSeen' | 'source'> &
-  Partial<Pick<PeerRecord, 'lastError' | 'protocol' | 'nodeId' | 'learnedVia' | 'wanted' | 'dialect' | 'dialectManual' | 'verified' | 'newIdentity' | 'proven'>>;
+  Partial<Pick<PeerRecord, 'lastError' | 'protocol' | 'nodeId' | 'learnedVia' | 'wanted' | 'dialect' | 'dialectManual' | 'verified' | 'newIdentity' | 'proven' | 'namesake'>>;
 
 export interface PeerTableEvents {
   changed: [];
@@ -103,6 +105,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
     if (patch.verified !== undefined) rec.verified = patch.verified;
     if ('newIdentity' in patch) rec.newIdentity = patch.newIdentity;
     if (patch.proven !== undefined) rec.proven = patch.proven;
+    if ('namesake' in patch) rec.namesake = patch.namesake;
     this.evict(key);
     if (before !== undefined && before === JSON.stringify({ ...rec, lastSeen: 0 })) {
       // Only "last seen" moved: say so later, once.
@@ -147,7 +150,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
   }
 
   toStored(): StoredPeer[] {
-    return this.list().map(({ address, host, port, name, lastSeen, lastError, source, protocol, nodeId, learnedVia, wanted, dialect, dialectManual, verified, newIdentity, proven }) => ({
+    return this.list().map(({ address, host, port, name, lastSeen, lastError, source, protocol, nodeId, learnedVia, wanted, dialect, dialectManual, verified, newIdentity, proven, namesake }) => ({
       address,
       host,
       port,
@@ -164,6 +167,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
       verified,
       newIdentity,
       proven,
+      namesake,
     }));
   }
 
@@ -189,6 +193,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
           dialectManual: s.dialectManual === true,
           verified: s.verified === true,
           proven: s.proven === true,
+          namesake: typeof s.namesake === 'string' && /^[0-9a-f]{64}$/.test(s.namesake) ? s.namesake : undefined,
           newIdentity: typeof s.newIdentity === 'string' && /^[0-9a-f]{64}$/.test(s.newIdentity) ? s.newIdentity : undefined,
         },
       );

@@ -36,6 +36,12 @@ export function setVerified(peers: PeerTable, p: PeerRecord, verified: boolean, 
  * messages queued for the old key stay with the old key, never going to the new one.
  */
 export function trustNewIdentity(peers: PeerTable, p: PeerRecord, system: (conversation: string, text: string) => void): PeerRecord {
+  if (p.namesake && !p.newIdentity) {
+    // A new key under a known name: the user says it is fine (a second device, a reinstall).
+    const rec = peers.upsert(p, { namesake: undefined });
+    system(conversationOf(rec), `You accepted ${rec.name}'s key at ${rec.address} (${fingerprintOf(rec.nodeId!)})`);
+    return rec;
+  }
   if (!p.newIdentity) throw new PeerChatError('ERR_BAD_INPUT', `${p.name} (${p.address}) has no new identity to trust`);
   const old = p.nodeId;
   const rec = peers.upsert(p, { nodeId: p.newIdentity, newIdentity: undefined, verified: false, proven: false, state: 'known', lastError: undefined });

@@ -24,6 +24,6 @@ export function toPeerView(p: PeerRecord): PeerView {
     encrypted: p.protocol === 'native' ? true : p.protocol === 'classic' ? false : undefined,
     verified: p.protocol === 'native' && p.verified === true,
     ...(p.protocol === 'native' && p.nodeId ? { fingerprint: fingerprintOf(p.nodeId) } : {}),
-    ...(p.newIdentity ? { identityChanged: true } : {}),
+    ...(p.newIdentity || p.namesake ? { identityChanged: true } : {}),
   };
 }
