@@ -5,6 +5,7 @@
  *
  *   npm run bench                      everything (about 4–5 minutes on 2 cores)
  *   npm run bench -- --only=1,3,4      some figures (1–5: node on loopback; 6–8: VS Code)
+ *   npm run bench -- --only=tls        the TLS lines alone: raw session plain vs TLS, handshakes, native connect
  *   npm run bench -- --quick           smaller counts, a 3 s burst: a smoke run, not figures to publish
  *   npm run bench -- --runs=7          runs per figure of 1–5 (median; default 5, at least 3)
  *   npm run bench -- --no-vscode       figures 1–5 only (no code-server or Chromium needed)
@@ -68,7 +69,7 @@ async function main(): Promise<number> {
   head.forEach((l) => log(l));
   const rows: Row[] = [];
   const problems: string[] = [];
-  const nodeIds = ['1', '2', '3', '4', '5'];
+  const nodeIds = ['1', '2', '3', '4', '5', 'tls'];
   const vsIds = ['6', '7', '8'];
   const wantAny = (ids: string[]) => args.only.size === 0 || ids.some((i) => args.only.has(i));
 
@@ -116,7 +117,12 @@ async function main(): Promise<number> {
   const outDir = path.join(__dirname, 'results');
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, 'latest.md'), md);
-  log(`(written to ${path.relative(REPO, path.join(outDir, 'latest.md'))}; ${took.toFixed(0)} s)`);
+  // The same rows for programs; `values` gathers every row's numbers by stable key.
+  const values: Record<string, number> = {};
+  for (const r of rows) Object.assign(values, r.values);
+  const json = { machine: head, runs: args.runs, quick: args.quick, tookSeconds: Math.round(took), loadAverage: os.loadavg(), values, rows, problems };
+  fs.writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(json, null, 2) + '\n');
+  log(`(written to ${path.relative(REPO, path.join(outDir, 'latest.md'))} and latest.json; ${took.toFixed(0)} s)`);
   return problems.length ? 1 : 0;
 }
 

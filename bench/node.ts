@@ -7,12 +7,15 @@
  * Every node under test starts with its history at the cap (DEFAULT_LIMITS.maxHistory messages,
  * as a node in use has): the steady state, not the cheaper first 10,000 messages of a fresh node.
  */
+import { BANNER_DELAY_MS } from '../src/core/classic/net/detect';
 import { DEFAULT_LIMITS, Limits } from '../src/core/limits';
 import { fmtInt, fmtMs, fmtRate, fmtUs, median, percentile, runs } from './lib/stats';
 import { Worker } from './lib/workers';
 
 export interface Row {
   id: string;
+  /** The numbers behind `measured` by stable key (unit in the key), for bench/results/latest.json. */
+  values?: Record<string, number>;
   figure: string;
   measured: string;
   target: string;
@@ -24,7 +27,7 @@ export interface NodeBenchOptions {
   runs: number;
   /** Smaller message counts: a quick look, not figures to publish. */
   quick: boolean;
-  /** Figures to run ('1'..'5'); all when empty. */
+  /** Figures to run ('1'..'5', 'tls' for the TLS lines alone); all when empty. */
   only: Set<string>;
   log(line: string): void;
 }
@@ -267,42 +270,74 @@ export async function nodeBenchmarks(o: NodeBenchOptions): Promise<NodeResults> 
       });
       o.log(`   FileStore 100 B: ${fmtRate(r.rate)} (${rate3(r.rates)})`);
     }
+  }
 
-    o.log('3. raw NativeSession frames (no PeerNode: framing, JSON, batching, TCP)');
+  // ------------------------------------------------------------------ 3. raw sessions, plain TCP vs TLS
+  if (want('3') || want('tls')) {
+    o.log('3. raw NativeSession frames over plain TCP and over TLS 1.3 (no PeerNode: framing, JSON, batching, TCP/TLS)');
     await withWorkers(['sess-rx', 'sess-tx'], async (rx, tx) => {
-      const { port } = await rx.call<{ port: number }>('sess.server');
-      await tx.call('sess.client', { port });
-      const burst = async (prefix: string, count: number, size: number) => {
+      const { port, tlsPort } = await rx.call<{ port: number; tlsPort: number }>('sess.server');
+      await tx.call('sess.client', { port, mode: 'plain' }, 10_000);
+      await tx.call('sess.client', { port: tlsPort, mode: 'tls' }, 10_000);
+      const burst = async (mode: 'plain' | 'tls', prefix: string, count: number, size: number) => {
         await rx.call('sess.arm', { prefix, n: count });
-        const r = await tx.call<{ t0: number; sent: number }>('sess.burst', { n: count, size, prefix, timeoutMs: 20_000 }, 30_000);
+        const r = await tx.call<{ t0: number; sent: number }>('sess.burst', { mode, n: count, size, prefix, timeoutMs: 20_000 }, 30_000);
         const got = await rx.call<Collected>('sess.collect', { quietMs: 1000, timeoutMs: 5000 }, 10_000);
         return { rate: rateOf(got.count, r.t0, got.lastUs), lost: count - got.count };
       };
-      await burst('warm:', n(50_000), 100);
+      await burst('plain', 'warm:', n(50_000), 100);
+      await burst('tls', 'warmt:', n(50_000), 100);
       for (const size of [100, 1024]) {
         const label = size === 100 ? '100 B' : '1 KiB';
+        const tag = size === 100 ? '100B' : '1KiB';
         const count = n(size > 500 ? 100_000 : 200_000);
-        const rates: number[] = [];
-        let lost = 0;
+        const rates = { plain: [] as number[], tls: [] as number[] };
+        const lost = { plain: 0, tls: 0 };
+        // Plain and TLS runs alternate (the order flipping every run), so drift in the machine's
+        // load falls on both alike.
         for (let i = 0; i < o.runs; i++) {
-          const r = await burst(`f${size}r${i}:`, count, size);
-          rates.push(r.rate);
-          lost += r.lost;
+          const order: ('plain' | 'tls')[] = i % 2 ? ['tls', 'plain'] : ['plain', 'tls'];
+          for (const mode of order) {
+            const r = await burst(mode, `f${mode}${size}r${i}:`, count, size);
+            rates[mode].push(r.rate);
+            lost[mode] += r.lost;
+          }
         }
-        const m = median(rates);
+        const plain = median(rates.plain);
+        const secure = median(rates.tls);
+        const cost = (1 - secure / plain) * 100;
         rows.push({
           id: '3',
-          figure: `Native, raw NativeSession frames, ${label}`,
-          measured: fmtRate(m),
+          values: { [`raw_session_plain_${tag}_msgs_per_s`]: plain },
+          figure: `Native, raw NativeSession frames, ${label}, plain TCP`,
+          measured: fmtRate(plain),
           target: '—',
-          notes: `the product's NativeSession on both ends, trySend → 'frame' events, no PeerNode (no history/outbox/receipts); ${count} frames per run; runs ${rate3(rates)}; ${lost} not received`,
+          notes: `the product's NativeSession on both ends of a plain TCP connection, trySend → 'frame' events, no PeerNode (no history/outbox/receipts); ${count} frames per run; runs ${rate3(rates.plain)}; ${lost.plain} not received`,
         });
-        ratioRows.push(ratio(`raw session ${label}`, m));
-        o.log(`   raw session ${label}: ${fmtRate(m)} (${rate3(rates)})`);
+        ratioRows.push(ratio(`raw session ${label}`, plain));
+        rows.push(
+          {
+            id: '3',
+            values: { [`raw_session_tls_${tag}_msgs_per_s`]: secure },
+            figure: `Native, raw NativeSession frames, ${label}, TLS 1.3`,
+            measured: fmtRate(secure),
+            target: '—',
+            notes: `as the plain line, same two processes, the session on the TLS stream secureConnection makes (P-256 certificates, TLS 1.3 as negotiated by Node's defaults); runs alternate with the plain ones; runs ${rate3(rates.tls)}; ${lost.tls} not received`,
+          },
+          {
+            id: '3',
+            values: { [`raw_session_tls_cost_${tag}_pct`]: cost },
+            figure: `TLS cost, raw NativeSession frames, ${label}`,
+            measured: `${cost.toFixed(1)} %`,
+            target: '≤ 15 %',
+            notes: `1 − TLS / plain of the two medians above (${fmtRate(secure)} / ${fmtRate(plain)}), measured in this run`,
+          },
+        );
+        o.log(`   raw session ${label}: plain ${fmtRate(plain)} (${rate3(rates.plain)}), TLS ${fmtRate(secure)} (${rate3(rates.tls)}): TLS costs ${cost.toFixed(1)} %`);
       }
     });
-    if (Number.isFinite(classicBest)) rows.push(...ratioRows);
   }
+  if (want('3') && Number.isFinite(classicBest)) rows.push(...ratioRows);
 
   // ------------------------------------------------------------------ 4. round trips
   if (want('4')) {
@@ -346,6 +381,60 @@ export async function nodeBenchmarks(o: NodeBenchOptions): Promise<NodeResults> 
     });
   }
 
+  // ------------------------------------------------------------------ 4. TLS handshake, native connect
+  if (want('4') || want('tls')) {
+    o.log('4. TLS handshake (secureConnection on both ends) and a full native connect (PeerNode.connect)');
+    const count = n(200);
+    await withWorkers(['tls-server', 'tls-client'], async (server, client) => {
+      const { port } = await server.call<{ port: number }>('tls.server');
+      const round = async (k: number) => {
+        await server.call('tls.serverTimes');
+        const c = await client.call<{ t0: number[]; tConnect: number[]; tOk: number[] }>('tls.handshakes', { port, n: k }, 120_000);
+        const s = await server.call<{ times: number[]; failed: number }>('tls.serverTimes');
+        if (s.times.length !== k || s.failed) throw new Error(`TLS server: ${s.times.length} of ${k} handshakes ok, ${s.failed} failed`);
+        return {
+          both: c.t0.map((t, i) => Math.max(c.tOk[i], s.times[i]) - t),
+          tcp: c.t0.map((t, i) => c.tConnect[i] - t),
+        };
+      };
+      await round(20);
+      const hr: Percentiles[] = [];
+      const tcp: number[] = [];
+      for (let i = 0; i < o.runs; i++) {
+        const r = await round(count);
+        hr.push(pct(r.both));
+        tcp.push(percentile(r.tcp, 50));
+      }
+      const p50 = median(hr.map((x) => x.p50));
+      const p99 = median(hr.map((x) => x.p99));
+      rows.push({
+        id: '4',
+        values: { tls_handshake_p50_us: p50, tls_handshake_p99_us: p99 },
+        figure: 'TLS handshake: TCP connect → both sides secured',
+        measured: medP(hr),
+        target: '—',
+        notes: `two processes, ${count} sequential fresh connections per run: from net.connect until secureConnection resolved ok on both ends (the later of the two, shared monotonic clock), each side with its own P-256 identity; no banner; of which TCP connect p50 ${fmtUs(median(tcp))}; p50 of runs ${runs(hr.map((x) => x.p50), fmtUs)}, p99 ${runs(hr.map((x) => x.p99), fmtUs)}`,
+      });
+      o.log(`   TLS handshake p50 ${runs(hr.map((x) => x.p50), fmtUs)}, p99 ${runs(hr.map((x) => x.p99), fmtUs)} (TCP connect p50 ${fmtUs(median(tcp))})`);
+    });
+    const dials = n(50);
+    await withWorkers(['dial-target', 'dialers'], async (target, dialer) => {
+      const { address } = await target.call<{ address: string }>('node.start', { name: 'target' });
+      await dialer.call('dial.fresh', { address, n: 5 }, 60_000);
+      const { samples } = await dialer.call<{ samples: number[] }>('dial.fresh', { address, n: dials }, 120_000);
+      const p = pct(samples);
+      rows.push({
+        id: '4',
+        values: { native_connect_p50_us: p.p50, native_connect_p99_us: p.p99 },
+        figure: 'Native connect: PeerNode.connect → ready session',
+        measured: `p50 ${fmtUs(p.p50)}, p99 ${fmtUs(p.p99)}`,
+        target: '—',
+        notes: `${dials} fresh dials (each a new PeerNode with a new identity, started untimed, shut down after) to one node in another process (empty history): TCP connect, the silent wait for the banner (the server sends it after ${BANNER_DELAY_MS} ms of silence) and its echo, TLS 1.3, hello both ways; mean ${fmtUs(samples.reduce((x, y) => x + y, 0) / samples.length)}`,
+      });
+      o.log(`   native connect p50 ${fmtUs(p.p50)}, p99 ${fmtUs(p.p99)}`);
+    });
+  }
+
   // ------------------------------------------------------------------ 5. broadcast fan-out
   if (want('5')) {
     o.log('5. broadcast fan-out to raw native peers');
@@ -357,7 +446,7 @@ export async function nodeBenchmarks(o: NodeBenchOptions): Promise<NodeResults> 
       const { port } = await nodeW.call<{ port: number }>('node.start', { name: 'bench', limits, prefill: HISTORY });
       for (const size of sizes) {
         const have = (await nodeW.call<{ sessions: number }>('node.stats')).sessions;
-        const c = await peersW.call<{ tookMs: number }>('peers.connect', { port, count: size - have, concurrency: 50 }, 60_000);
+        const c = await peersW.call<{ tookMs: number }>('peers.connect', { port, count: size - have, concurrency: 50 }, 120_000);
         const deadline = Date.now() + 10_000;
         while ((await nodeW.call<{ sessions: number }>('node.stats')).sessions < size && Date.now() < deadline) await sleep(50);
         const st = await nodeW.call<{ sessions: number }>('node.stats');

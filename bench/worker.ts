@@ -5,7 +5,10 @@
  *   load.*  a classic load generator: one TCP connection per message, N in flight
  *   recv.*  a classic receiver: a plain TCP server reading one message per connection
  *   peers.* a crowd of raw native peers: banner + hello handshake, count chat frames, ack, pong
- *   sess.*  one raw NativeSession (the product's session class, no PeerNode around it)
+ *   sess.*  raw NativeSessions (the product's session class, no PeerNode around it), over plain
+ *           TCP and over TLS 1.3 made by the product's secureConnection
+ *   tls.*   TLS handshakes alone (secureConnection on both ends of fresh TCP connections)
+ *   dial.*  fresh PeerNodes, each timing one PeerNode.connect to a node, then shut down
  * Times are process.hrtime (CLOCK_MONOTONIC, shared by every process on the machine) in µs, so
  * a send time taken in one worker and an arrival time taken in another can be subtracted.
  * Every wait is bounded by a timeout; every loop by a count.
@@ -15,9 +18,12 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { ChatMessage } from '../src/core/chatTypes';
 import { DEFAULT_LIMITS, Limits } from '../src/core/limits';
-import { BANNER, ChatFrame } from '../src/core/native/frames';
+import { Identity, TlsCredentials } from '../src/core/identity/identity';
+import { BANNER, ChatFrame, PROTOCOL_VERSION } from '../src/core/native/frames';
+import { secureConnection } from '../src/core/native/secure';
 import { NativeSession } from '../src/core/native/session';
 import { PeerNode } from '../src/core/node';
 import { FileStore, MemoryStore } from '../src/core/store';
@@ -545,7 +551,8 @@ const plainCommands = {
 // ------------------------------------------------------------------------------------------ peers
 
 interface RawPeer {
-  socket: net.Socket;
+  /** The TLS stream once secured (frames go over it). */
+  socket: Duplex;
   ready: boolean;
   gotMarker: boolean;
   onPong?: () => void;
@@ -563,78 +570,108 @@ function encode(f: object): Buffer {
   return out;
 }
 
-/** Dials the node as a PeerChat client: wait for the banner, echo it, hello, then frames. */
-function rawPeer(port: number, i: number): Promise<RawPeer> {
+interface Credentials {
+  nodeId: string;
+  creds: TlsCredentials;
+}
+
+/** A new identity (EC key + self-signed certificate), as a node makes at first start. */
+async function newCredentials(): Promise<Credentials> {
+  const id = Identity.create();
+  return { nodeId: id.nodeId, creds: await id.tls() };
+}
+
+/**
+ * Dials the node as a PeerChat client: wait for the banner, echo it, TLS 1.3 as the dialing side
+ * (its own identity), hello naming the proven id, then frames.
+ */
+function rawPeer(port: number, i: number, me: Credentials): Promise<RawPeer> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: HOST, port });
-    socket.setNoDelay(true);
-    const peer: RawPeer = { socket, ready: false, gotMarker: false };
+    const tcp = net.connect({ host: HOST, port });
+    tcp.setNoDelay(true);
+    const peer: RawPeer = { socket: tcp, ready: false, gotMarker: false };
     const banner = Buffer.from(BANNER);
     let buf: Buffer = Buffer.alloc(0);
-    let stage: 'banner' | 'frames' = 'banner';
     const timer = setTimeout(() => {
-      socket.destroy();
+      peer.socket.destroy();
       reject(new Error(`raw peer ${i}: no handshake within 10 s`));
     }, 10_000);
-    socket.on('error', (e) => {
+    const fail = (e: Error) => {
       clearTimeout(timer);
       reject(e);
-    });
-    socket.on('data', (d: Buffer) => {
-      const arrivedUs = nowUs();
+    };
+    tcp.on('error', fail);
+    const onBanner = (d: Buffer) => {
       buf = buf.length ? Buffer.concat([buf, d]) : d;
-      if (stage === 'banner') {
-        if (buf.length < banner.length) return;
-        if (!buf.subarray(0, banner.length).equals(banner)) {
-          socket.destroy();
-          reject(new Error(`raw peer ${i}: unexpected bytes instead of the banner`));
+      if (buf.length < banner.length) return;
+      tcp.off('data', onBanner);
+      if (!buf.subarray(0, banner.length).equals(banner)) {
+        tcp.destroy();
+        fail(new Error(`raw peer ${i}: unexpected bytes instead of the banner`));
+        return;
+      }
+      tcp.write(banner);
+      void secureConnection(tcp, buf.subarray(banner.length), true, me.creds, 10_000).then((sec) => {
+        if (!sec.ok) {
+          fail(new Error(`raw peer ${i}: ${sec.error}`));
           return;
         }
-        buf = buf.subarray(banner.length);
-        stage = 'frames';
-        const nodeId = randomBytes(8).toString('hex');
-        socket.write(Buffer.concat([banner, encode({ type: 'hello', v: 1, nodeId, name: `p${i}`, listen: `${HOST}:${20000 + i}` })]));
-      }
-      let off = 0;
-      while (buf.length - off >= 4) {
-        const len = buf.readUInt32BE(off);
-        if (buf.length - off - 4 < len) break;
-        const f = JSON.parse(buf.toString('utf8', off + 4, off + 4 + len)) as { type: string; id?: string; text?: string };
-        off += 4 + len;
-        if (f.type === 'hello' && !peer.ready) {
-          peer.ready = true;
-          clearTimeout(timer);
-          resolve(peer);
-        } else if (f.type === 'chat') {
-          if (rawMarker && !peer.gotMarker && f.text?.startsWith(rawMarker)) {
-            peer.gotMarker = true;
-            rawIn.hit(arrivedUs);
+        frames(sec.stream);
+      });
+    };
+    tcp.on('data', onBanner);
+    const frames = (stream: Duplex) => {
+      peer.socket = stream;
+      buf = Buffer.alloc(0);
+      stream.on('error', () => undefined);
+      stream.write(encode({ type: 'hello', v: PROTOCOL_VERSION, nodeId: me.nodeId, name: `p${i}`, listen: `${HOST}:${20000 + i}` }));
+      stream.on('data', (d: Buffer) => {
+        const arrivedUs = nowUs();
+        buf = buf.length ? Buffer.concat([buf, d]) : d;
+        let off = 0;
+        while (buf.length - off >= 4) {
+          const len = buf.readUInt32BE(off);
+          if (buf.length - off - 4 < len) break;
+          const f = JSON.parse(buf.toString('utf8', off + 4, off + 4 + len)) as { type: string; id?: string; text?: string };
+          off += 4 + len;
+          if (f.type === 'hello' && !peer.ready) {
+            peer.ready = true;
+            clearTimeout(timer);
+            resolve(peer);
+          } else if (f.type === 'chat') {
+            if (rawMarker && !peer.gotMarker && f.text?.startsWith(rawMarker)) {
+              peer.gotMarker = true;
+              rawIn.hit(arrivedUs);
+            }
+            // Receipts go after this turn's reads, so that the crowd's own writes do not delay
+            // the arrival times measured on the other sockets.
+            const ack = encode({ type: 'ack', id: f.id });
+            setImmediate(() => stream.write(ack));
+          } else if (f.type === 'ping') {
+            stream.write(encode({ type: 'pong' }));
+          } else if (f.type === 'pong') {
+            peer.onPong?.();
           }
-          // Receipts go after this turn's reads, so that the crowd's own writes do not delay
-          // the arrival times measured on the other sockets.
-          const ack = encode({ type: 'ack', id: f.id });
-          setImmediate(() => socket.write(ack));
-        } else if (f.type === 'ping') {
-          socket.write(encode({ type: 'pong' }));
-        } else if (f.type === 'pong') {
-          peer.onPong?.();
         }
-      }
-      buf = off === buf.length ? Buffer.alloc(0) : buf.subarray(off);
-    });
+        buf = off === buf.length ? Buffer.alloc(0) : buf.subarray(off);
+      });
+    };
   });
 }
 
 const peersCommands = {
   /** Adds `count` raw native peers, `concurrency` handshakes at a time. */
   async 'peers.connect'(a: { port: number; count: number; concurrency: number }) {
+    // Every peer is its own node: its own key and certificate, made before the clock starts.
+    const ids: Credentials[] = [];
+    for (let k = 0; k < a.count; k++) ids.push(await newCredentials());
     const t0 = Date.now();
     let next = 0;
     const base = rawPeers.length;
     const runner = async () => {
       while (next < a.count) {
-        const i = base + next++;
-        rawPeers.push(await rawPeer(a.port, i));
+        const k = next++;
+        rawPeers.push(await rawPeer(a.port, base + k, ids[k]));
       }
     };
     await Promise.all(Array.from({ length: Math.min(a.concurrency, a.count) }, runner));
@@ -680,14 +717,17 @@ const peersCommands = {
 
 // ------------------------------------------------------------------------------------------ sess
 
-let sessServer: net.Server | undefined;
-let session: NativeSession | undefined;
+type SessMode = 'plain' | 'tls';
+const sessServers: net.Server[] = [];
+const sessions: Partial<Record<SessMode, NativeSession>> = {};
 const sessIn = new Counter();
 let sessPrefix = '';
+let sessMe: Credentials | undefined;
+const NO_BYTES = Buffer.alloc(0);
 
-function sessionOptions(initiator: boolean) {
+function sessionOptions(initiator: boolean, nodeId: string, provenNodeId?: string) {
   return {
-    nodeId: randomBytes(8).toString('hex'),
+    nodeId,
     name: initiator ? 'tx' : 'rx',
     listen: `${HOST}:1`,
     initiator,
@@ -697,19 +737,43 @@ function sessionOptions(initiator: boolean) {
     highWaterBytes: DEFAULT_LIMITS.highWaterBytes,
     maxQueuedBytes: DEFAULT_LIMITS.maxQueuedBytes,
     handshakeMs: DEFAULT_LIMITS.handshakeMs,
+    provenNodeId,
   };
 }
 
+/**
+ * A NativeSession on a connected TCP socket: directly (plain), or on the TLS stream the product's
+ * secureConnection makes of it, the hello then having to name the proven id (as PeerNode does).
+ */
+async function sessionOn(socket: net.Socket, mode: SessMode, initiator: boolean): Promise<NativeSession> {
+  if (mode === 'plain') return new NativeSession(socket, sessionOptions(initiator, randomBytes(8).toString('hex')));
+  sessMe ??= await newCredentials();
+  const sec = await secureConnection(socket, NO_BYTES, initiator, sessMe.creds, DEFAULT_LIMITS.handshakeMs);
+  if (!sec.ok) throw new Error(sec.error);
+  return new NativeSession(sec.stream, sessionOptions(initiator, sessMe.nodeId, sec.peerId));
+}
+
 const sessCommands = {
+  /** Two listeners, one plain and one TLS, counting chat frames into the same counter. */
   async 'sess.server'() {
-    sessServer = net.createServer((socket) => {
-      const s = new NativeSession(socket, sessionOptions(false));
-      s.on('frame', (f) => {
-        if (f.type === 'chat' && sessPrefix && f.text.startsWith(sessPrefix)) sessIn.hit();
+    sessMe ??= await newCredentials();
+    const ports: Record<string, number> = {};
+    for (const mode of ['plain', 'tls'] as const) {
+      const server = net.createServer((socket) => {
+        socket.on('error', () => undefined);
+        sessionOn(socket, mode, false).then(
+          (s) =>
+            s.on('frame', (f) => {
+              if (f.type === 'chat' && sessPrefix && f.text.startsWith(sessPrefix)) sessIn.hit();
+            }),
+          () => socket.destroy(),
+        );
       });
-    });
-    await new Promise<void>((r) => sessServer!.listen({ host: HOST, port: 0 }, r));
-    return { port: (sessServer.address() as net.AddressInfo).port };
+      await new Promise<void>((r) => server.listen({ host: HOST, port: 0 }, r));
+      sessServers.push(server);
+      ports[mode] = (server.address() as net.AddressInfo).port;
+    }
+    return { port: ports.plain, tlsPort: ports.tls };
   },
   'sess.arm'(a: { prefix: string; n: number }) {
     sessPrefix = a.prefix;
@@ -719,13 +783,14 @@ const sessCommands = {
   'sess.collect'(a: { quietMs: number; timeoutMs: number }) {
     return sessIn.collect(a.quietMs, a.timeoutMs);
   },
-  async 'sess.client'(a: { port: number }) {
+  async 'sess.client'(a: { port: number; mode?: SessMode }) {
+    const mode = a.mode ?? 'plain';
     const socket = net.connect({ host: HOST, port: a.port });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
     });
-    const s = new NativeSession(socket, sessionOptions(true));
+    const s = await sessionOn(socket, mode, true);
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('no session handshake within 5 s')), 5000);
       s.once('ready', () => {
@@ -733,13 +798,13 @@ const sessCommands = {
         resolve();
       });
     });
-    session = s;
+    sessions[mode] = s;
     return {};
   },
   /** Writes n chat frames as fast as the session takes them (waits on 'drain' when it refuses). */
-  async 'sess.burst'(a: { n: number; size: number; prefix: string; timeoutMs: number }) {
-    const s = session;
-    if (!s) throw new Error('no session');
+  async 'sess.burst'(a: { n: number; size: number; prefix: string; timeoutMs: number; mode?: SessMode }) {
+    const s = sessions[a.mode ?? 'plain'];
+    if (!s) throw new Error(`no ${a.mode ?? 'plain'} session`);
     const deadline = Date.now() + a.timeoutMs;
     const frame = (i: number): ChatFrame => ({ type: 'chat', id: `b${i}`, origin: 'bench', originName: 'tx', ts: Date.now(), conv: 'direct', text: textOf(a.prefix, i, a.size), hops: 0 });
     const t0 = nowUs();
@@ -762,6 +827,106 @@ const sessCommands = {
   },
 };
 
+// ------------------------------------------------------------------------------------------ tls
+
+let tlsServer: net.Server | undefined;
+/** Accepting side: when each accepted connection's secureConnection resolved ok, in order. */
+const tlsServerOk: number[] = [];
+let tlsServerFailed = 0;
+
+const tlsCommands = {
+  /**
+   * The accepting side of bare TLS handshakes: secureConnection as the server (as a node does after
+   * the banner), then one byte back so the client knows this side is done before it closes.
+   */
+  async 'tls.server'() {
+    const me = await newCredentials();
+    tlsServer = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      void secureConnection(socket, NO_BYTES, false, me.creds, 5000).then((sec) => {
+        if (!sec.ok) {
+          tlsServerFailed++;
+          return;
+        }
+        tlsServerOk.push(nowUs());
+        sec.stream.on('error', () => undefined);
+        sec.stream.write('k');
+      });
+    });
+    await new Promise<void>((r) => tlsServer!.listen({ host: HOST, port: 0, backlog: 1024 }, r));
+    return { port: (tlsServer.address() as net.AddressInfo).port };
+  },
+  /** Server-side ok times recorded since the last call (and clears them). */
+  'tls.serverTimes'() {
+    const times = tlsServerOk.splice(0);
+    const failed = tlsServerFailed;
+    tlsServerFailed = 0;
+    return { times, failed };
+  },
+  /**
+   * n sequential handshakes: t0 before net.connect, tConnect at 'connect', tOk when this side's
+   * secureConnection resolved; each waits for the server's byte (its ok) before closing.
+   */
+  async 'tls.handshakes'(a: { port: number; n: number }) {
+    const me = await newCredentials();
+    const t0: number[] = [];
+    const tConnect: number[] = [];
+    const tOk: number[] = [];
+    for (let i = 0; i < a.n; i++) {
+      const start = nowUs();
+      const socket = net.connect({ host: HOST, port: a.port });
+      socket.setNoDelay(true);
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('error', reject);
+      });
+      const connected = nowUs();
+      const sec = await secureConnection(socket, NO_BYTES, true, me.creds, 5000);
+      const ok = nowUs();
+      if (!sec.ok) throw new Error(`handshake ${i}: ${sec.error}`);
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`handshake ${i}: the server never confirmed`)), 5000);
+        sec.stream.once('data', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+      sec.stream.destroy();
+      t0.push(start);
+      tConnect.push(connected);
+      tOk.push(ok);
+    }
+    return { t0, tConnect, tOk };
+  },
+};
+
+// ------------------------------------------------------------------------------------------ dial
+
+const dialCommands = {
+  /**
+   * n fresh dials: each a new PeerNode (new identity, MemoryStore) started untimed, then
+   * PeerNode.connect(address) timed until it resolves with a ready native session, then shut down.
+   */
+  async 'dial.fresh'(a: { address: string; n: number }) {
+    const samples: number[] = [];
+    for (let i = 0; i < a.n; i++) {
+      const d = new PeerNode({ host: HOST, port: 0, name: `dialer${i}`, advertisedIp: HOST, inactiveAfterSeconds: 0, store: new MemoryStore() });
+      await d.start();
+      try {
+        const t0 = nowUs();
+        const r = await d.connect(a.address);
+        const t1 = nowUs();
+        const peer = d.peerViews().find((p) => p.address === a.address);
+        if (!r.ok || peer?.protocol !== 'native') throw new Error(`dial ${i}: no native session (${r.error ?? peer?.protocol})`);
+        samples.push(t1 - t0);
+      } finally {
+        await d.shutdown();
+      }
+    }
+    return { samples };
+  },
+};
+
 // ------------------------------------------------------------------------------------------ ipc
 
 type Handler = (a: never) => unknown;
@@ -779,6 +944,8 @@ const commands: Record<string, Handler> = {
   ...plainCommands,
   ...peersCommands,
   ...sessCommands,
+  ...tlsCommands,
+  ...dialCommands,
 };
 
 process.on('message', (msg: { id: number; cmd: string; args: never }) => {
