@@ -41,7 +41,7 @@ export class PeersTreeProvider extends Disposable implements vscode.TreeDataProv
     item.id = p.address;
     const protocol = p.protocol === 'classic' && p.dialect && p.dialect !== 'standard' ? p.dialect : p.protocol ?? '?';
     const security = p.identityChanged ? '⚠ new identity' : p.encrypted === true ? (p.verified ? 'encrypted · verified ✓' : 'encrypted') : p.encrypted === false ? 'unencrypted' : '';
-    item.description = [p.address, protocol, security, p.state].filter(Boolean).join(' · ');
+    item.description = [p.address, protocol, p.state, security].filter(Boolean).join(' · ');
     const [icon, color] = p.identityChanged ? ['warning', 'problemsWarningIcon.foreground'] : ICONS[p.state];
     item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
     // A plain string: a peer's name must never become markdown or a command link.
