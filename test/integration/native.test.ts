@@ -1,48 +1,14 @@
 // Two PeerChat nodes natively: this window's node and a terminal peer (dist/cli.js) in its own
 // process. Receipts, the outbox across the peer's restart, the Peers view's protocol column.
 import * as assert from 'assert';
-import * as cp from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as readline from 'readline';
 import * as vscode from 'vscode';
 import type { PeerChatApi } from '../../src/extension';
 import { freePort } from '../support/freePort';
-import { until as untilThen, within } from '../support/until';
-
-interface CliEvent {
-  type: string;
-  [k: string]: unknown;
-}
-
-class Cli {
-  readonly events: CliEvent[] = [];
-  private readonly child: cp.ChildProcess;
-  constructor(cliPath: string, args: string[]) {
-    this.child = cp.spawn(process.execPath, [cliPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    readline.createInterface({ input: this.child.stdout! }).on('line', (l) => {
-      try {
-        this.events.push(JSON.parse(l) as CliEvent);
-      } catch {
-        /* not an event */
-      }
-    });
-  }
-  send(line: string): void {
-    this.child.stdin!.write(line + '\n');
-  }
-  waitFor(pred: (e: CliEvent) => boolean, ms = 8000, what = 'event'): Promise<CliEvent> {
-    return untilThen(`the terminal peer's ${what}`, () => this.events.find(pred), ms, () => `last: ${JSON.stringify(this.events.slice(-4))}`);
-  }
-  async quit(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    this.send('/quit');
-    await within(exited, 3000); // bounded: a peer that does not exit is killed
-    this.child.kill('SIGKILL');
-  }
-}
+import { until as untilThen } from '../support/until';
+import { Cli } from './support/cli';
 
 let describeState: () => string = () => '';
 
