@@ -138,6 +138,26 @@ exports['hostile text from a peer renders as text and runs nothing'] = async ({ 
 };
 
 /** @param {SpecContext} t */
+exports['a classic classmate\'s conversation says it is unencrypted, in the chat and the Peers view'] = async ({ page, port, ui, screenshot }) => {
+  const p = await refpeer(ui);
+  const { chat } = await pyclassWrites(p, page, port, ui, 'pyclass writes in plain text');
+  await chat.locator('.tab', { hasText: 'pyclass' }).click();
+  // Connect probes it (a classic program, whatever the tests before did).
+  await ui.dismissNotifications(page);
+  await ui.runCommand(page, 'PeerChat: Connect to Peer…');
+  const box = page.locator('.quick-input-widget input');
+  await box.waitFor({ state: 'visible' });
+  await box.fill(p.first.address);
+  await box.press('Enter');
+  await ui.waitForNotification(page, /connected to/i);
+  await chat.locator('#convinfo', { hasText: 'Unencrypted: a classic program; anyone on the network can read this conversation' }).waitFor({ timeout: 10_000 });
+  const row = ui.viewPane(page, 'Peers').locator('.monaco-list-row', { hasText: 'pyclass' });
+  await row.locator('text=/· unencrypted ·/').waitFor({ timeout: 10_000 });
+  assert.doesNotMatch(await row.innerText(), /· encrypted|verified/);
+  await screenshot('unencrypted');
+};
+
+/** @param {SpecContext} t */
 exports['the chat keeps its history after a window reload'] = async ({ page, port, ui, screenshot }) => {
   const p = await refpeer(ui);
   await pyclassWrites(p, page, port, ui, 'written before the reload');
