@@ -152,7 +152,7 @@ exports['a classic classmate\'s conversation says it is unencrypted, in the chat
   await ui.waitForNotification(page, /connected to/i);
   await chat.locator('#convinfo', { hasText: 'Unencrypted: a classic program; anyone on the network can read this conversation' }).waitFor({ timeout: 10_000 });
   const row = ui.viewPane(page, 'Peers').locator('.monaco-list-row', { hasText: 'pyclass' });
-  await row.locator('text=/· unencrypted ·/').waitFor({ timeout: 10_000 });
+  await row.filter({ hasText: /· unencrypted\b/ }).waitFor({ timeout: 10_000 });
   assert.doesNotMatch(await row.innerText(), /· encrypted|verified/);
   await screenshot('unencrypted');
 };

@@ -35,7 +35,8 @@ exports['the Peers view and the Chat webview appear, and the webview script runs
         const who = document.querySelector('#self .who');
         return (
           tab !== null &&
-          tab.textContent === 'Everyone' &&
+          // (its label: an unread badge from messages of earlier specs may follow it)
+          tab.querySelector('.label')?.textContent === 'Everyone' &&
           who !== null &&
           (who.textContent || '').endsWith(`@ ${address}`) &&
           performance.getEntriesByName('peerchat:first-render', 'mark').length === 1

@@ -51,7 +51,8 @@ async function twoWindows({ page, port, ui }) {
   await box.fill(`127.0.0.1:${ws.port}`);
   await box.press('Enter');
   const row = ui.viewPane(page, 'Peers').locator('.monaco-list-row', { hasText: 'bertha' });
-  await row.locator('text=/native · encrypted.* · connected/').waitFor({ timeout: 15_000 });
+  // native, connected and encrypted, whatever their order in the row.
+  await row.filter({ hasText: /· native\b/ }).filter({ hasText: /· connected\b/ }).filter({ hasText: /· encrypted\b/ }).waitFor({ timeout: 15_000 });
   return { pageB, portB: ws.port, row };
 }
 
