@@ -71,11 +71,11 @@ export function renderConversationInfo(host: HTMLElement, conversation: string, 
     text = '';
   } else if (peer?.identityChanged) {
     cls = 'warning';
-    text = '⚠ New identity: not the key you talked to before';
+    text = 'New identity: not the key you talked to before';
     title = 'Nothing is sent to the new key until you choose Trust New Identity in the Peers view.';
   } else if (peer?.encrypted === true) {
     cls = peer.verified ? 'verified' : 'encrypted';
-    text = peer.verified ? '🔒 Encrypted · verified ✓' : '🔒 Encrypted · not verified';
+    text = peer.verified ? 'Encrypted · verified ✓' : 'Encrypted · not verified';
     title = `TLS 1.3 with ${peer.name}'s key (fingerprint ${peer.fingerprint ?? '?'}).${peer.verified ? ' You compared safety numbers.' : ' PeerChat: Verify Peer… compares safety numbers.'}`;
   } else if (peer?.encrypted === false) {
     cls = 'unencrypted';
@@ -86,6 +86,8 @@ export function renderConversationInfo(host: HTMLElement, conversation: string, 
   if (host.dataset.key === key) return;
   host.dataset.key = key;
   host.className = `conv-info conv-${cls}`;
-  host.textContent = text;
+  // A codicon, not an emoji: it draws with the editor's own icon font everywhere.
+  const icon = cls === 'encrypted' || cls === 'verified' ? 'lock' : cls === 'unencrypted' ? 'unlock' : cls === 'warning' ? 'warning' : '';
+  host.replaceChildren(...(icon ? [el('i', `codicon codicon-${icon}`)] : []), document.createTextNode(text ? ` ${text}` : ''));
   host.title = title;
 }

@@ -104,8 +104,8 @@ exports['two PeerChat windows chat natively with receipts, both ways, encrypted'
   await chatB.locator('.msg.out', { hasText: 'hello back from B' }).locator('.state-delivered, .state-read').waitFor({ timeout: 15_000 });
 
   // Both say, under the tabs, that this conversation is encrypted.
-  await chatA.locator('#convinfo', { hasText: /^🔒 Encrypted · / }).waitFor({ timeout: 10_000 });
-  await chatB.locator('#convinfo', { hasText: /^🔒 Encrypted · / }).waitFor({ timeout: 10_000 });
+  await chatA.locator('#convinfo', { hasText: /^\s*Encrypted · / }).waitFor({ timeout: 10_000 });
+  await chatB.locator('#convinfo', { hasText: /^\s*Encrypted · / }).waitFor({ timeout: 10_000 });
   await screenshot('window-a');
   await ui.screenshot(pageB, 'ui', 'twoWindows-window-b');
   // Everyone is not one conversation with one key: nothing is claimed there.
@@ -122,8 +122,8 @@ exports['Verify Peer… shows both windows the same safety number; Mark as Verif
     const chatA = await ui.chatFrame(page);
     const chatB = await ui.chatFrame(pageB);
     await aWritesToB(chatA, chatB, 'shall we compare numbers?');
-    await chatA.locator('#convinfo', { hasText: '🔒 Encrypted · not verified' }).waitFor({ timeout: 10_000 });
-    await chatB.locator('#convinfo', { hasText: '🔒 Encrypted · not verified' }).waitFor({ timeout: 10_000 });
+    await chatA.locator('#convinfo', { hasText: 'Encrypted · not verified' }).waitFor({ timeout: 10_000 });
+    await chatB.locator('#convinfo', { hasText: 'Encrypted · not verified' }).waitFor({ timeout: 10_000 });
 
     // Window B: Verify Peer… from the palette, picking A (by its address); read, then cancel.
     await ui.dismissNotifications(pageB);
@@ -155,9 +155,9 @@ exports['Verify Peer… shows both windows the same safety number; Mark as Verif
     // A says verified, in the Peers view and above the conversation; B (which did not) does not.
     await row.locator('text=/encrypted · verified ✓/').waitFor({ timeout: 10_000 });
     await chatA.locator('.tab', { hasText: 'bertha' }).click();
-    await chatA.locator('#convinfo', { hasText: '🔒 Encrypted · verified ✓' }).waitFor({ timeout: 10_000 });
+    await chatA.locator('#convinfo', { hasText: 'Encrypted · verified ✓' }).waitFor({ timeout: 10_000 });
     await screenshot('verified');
-    assert.strictEqual(await chatB.locator('#convinfo').innerText(), '🔒 Encrypted · not verified', 'verifying is each side\'s own decision');
+    assert.strictEqual((await chatB.locator('#convinfo').innerText()).trim(), 'Encrypted · not verified', 'verifying is each side\'s own decision');
 
     // Window A reloads: still verified.
     const reloaded = page.waitForEvent('load', { timeout: 60_000 });
@@ -169,7 +169,7 @@ exports['Verify Peer… shows both windows the same safety number; Mark as Verif
     await ui.viewPane(page, 'Peers').locator('.monaco-list-row', { hasText: 'bertha' }).locator('text=/encrypted · verified ✓/').waitFor({ timeout: 20_000 });
     const chatA2 = await ui.chatFrame(page, { timeout: 60_000 });
     await chatA2.locator('.tab', { hasText: 'bertha' }).click();
-    await chatA2.locator('#convinfo', { hasText: '🔒 Encrypted · verified ✓' }).waitFor({ timeout: 20_000 });
+    await chatA2.locator('#convinfo', { hasText: 'Encrypted · verified ✓' }).waitFor({ timeout: 20_000 });
     await screenshot('verified-after-reload');
   } finally {
     await closeWindowB();
