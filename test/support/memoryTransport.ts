@@ -90,10 +90,11 @@ export class MemoryNetwork {
   /** Every dial, in order: for tests of who dialed whom and when. */
   readonly dials: { port: number; at: number; accepted: boolean }[] = [];
 
-  transport(): Transport {
+  /** A host's view of the network: its connections come from `ip` (as a listener sees them). */
+  transport(ip = '127.0.0.1'): Transport {
     return {
       listen: (_host, port, onConnection) => this.listen(port, onConnection),
-      connect: (host, port) => this.connect(host, port),
+      connect: (host, port) => this.connect(host, port, ip),
     };
   }
 
@@ -112,7 +113,7 @@ export class MemoryNetwork {
     });
   }
 
-  private connect(host: string, port: number): Connection {
+  private connect(host: string, port: number, from = '127.0.0.1'): Connection {
     const client = new MemorySocket(host, port);
     client.cut = () => this.silent;
     process.nextTick(() => {
@@ -123,7 +124,7 @@ export class MemoryNetwork {
         client.destroy(Object.assign(new Error(`connect ECONNREFUSED ${host}:${port}`), { code: 'ECONNREFUSED' }));
         return;
       }
-      const server = new MemorySocket('127.0.0.1', nextEphemeral++);
+      const server = new MemorySocket(from, nextEphemeral++);
       server.cut = () => this.silent;
       client.other = server;
       server.other = client;
@@ -160,4 +161,11 @@ export async function advanceUntil(clock: { tick(ms: number): void }, what: stri
     clock.tick(stepMs);
   }
   throw new Error(`timed out waiting for ${what} after ${maxMs} ms of fake time`);
+}
+
+/** A classic one-shot sender on the memory network: connect from `from`, write, close. */
+export function memorySend(net: MemoryNetwork, from: string, port: number, text: string): void {
+  const c = net.transport(from).connect('127.0.0.1', port);
+  c.on('error', () => undefined);
+  c.once('connect', () => c.end(text));
 }

@@ -8,7 +8,7 @@ import { ChatMessage } from '../../src/core/chatTypes';
 import { Limits } from '../../src/core/limits';
 import { PeerNode } from '../../src/core/node';
 import { MemoryStore } from '../../src/core/store';
-import { advanceUntil, MemoryNetwork, settle } from '../support/memoryTransport';
+import { advanceUntil, MemoryNetwork, memorySend, settle } from '../support/memoryTransport';
 
 const clock = mock.timers;
 const nodes: PeerNode[] = [];
@@ -223,3 +223,51 @@ describe('native layer in memory, fake clock', () => {
     assert.match(a.peers.get(addr(b))?.lastError ?? '', /presumed dead/);
   });
 });
+
+describe('classic messages from other machines (memory network, fake clock)', () => {
+  beforeEach(() => clock.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 1_000_000 }));
+  afterEach(async () => {
+    for (const n of nodes.splice(0)) await settle(clock, n.stop());
+    clock.reset();
+  });
+  const shown = (n: PeerNode, text: string) => () => n.getHistory().some((m) => m.text === text);
+
+  it('an exit naming another machine is ignored (logged); the peer itself can still leave', async () => {
+    const net = new MemoryNetwork();
+    const a = node('ana', net, 47_600);
+    const logs: string[] = [];
+    a.on('log', (_l, t) => logs.push(t));
+    await settle(clock, a.start());
+    memorySend(net, '192.0.2.20', 47_600, '192.0.2.20:5000 carol hello');
+    await advanceUntil(clock, 'carol known', shown(a, 'hello'));
+    memorySend(net, '192.0.2.66', 47_600, '192.0.2.20:5000 mallory exit');
+    memorySend(net, '192.0.2.66', 47_600, '192.0.2.66:6000 mallory marker');
+    await advanceUntil(clock, 'the marker after the forged exit', shown(a, 'marker'));
+    assert.notEqual(a.peers.get('192.0.2.20:5000')?.state, 'gone', 'carol stays');
+    assert.ok(logs.some((l) => /ignored exit from 192\.0\.2\.66:\d+ naming 192\.0\.2\.20:5000/.test(l)), logs.join('\n'));
+    memorySend(net, '192.0.2.20', 47_600, '192.0.2.20:5000 carol exit');
+    await advanceUntil(clock, 'carol gone', () => a.peers.get('192.0.2.20:5000')?.state === 'gone');
+  });
+
+  it('a header that renames a known peer says so in a system line', async () => {
+    const net = new MemoryNetwork();
+    const a = node('ana', net, 47_601);
+    await settle(clock, a.start());
+    memorySend(net, '192.0.2.21', 47_601, '192.0.2.21:5000 dave hello');
+    await advanceUntil(clock, 'dave known', shown(a, 'hello'));
+    memorySend(net, '192.0.2.21', 47_601, '192.0.2.21:5000 root sudo make me a sandwich');
+    await advanceUntil(clock, 'the renamed message', shown(a, 'sudo make me a sandwich'));
+    assert.ok(a.getHistory().some((m) => m.direction === 'system' && m.text === 'dave (192.0.2.21:5000) is now called root'));
+  });
+
+  it("a headerless sender's message carries the connection's address until it tells its port", async () => {
+    const net = new MemoryNetwork();
+    const a = node('ana', net, 47_602);
+    await settle(clock, a.start());
+    memorySend(net, '192.0.2.30', 47_602, 'Team7 : hello from no port');
+    await advanceUntil(clock, 'the headerless message', shown(a, 'hello from no port'));
+    const m = a.getHistory().find((x) => x.text === 'hello from no port');
+    assert.match(m?.peer ?? '', /^192\.0\.2\.30:\d+$/);
+  });
+});
+

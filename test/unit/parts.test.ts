@@ -69,6 +69,13 @@ describe('classic reducer: (peer before, message) → (patch, system line, chat 
     assert.equal(reduceClassic(peer({ dialect: 'pipe' }), ev({ revealed: 'pipe' }), at).log, undefined);
   });
 
+  it('a new name for a known peer is said, never silent; the same name says nothing', () => {
+    const out = reduceClassic(peer({ name: 'bob' }), ev({ name: 'root' }), at);
+    assert.deepEqual(out.renamed, { conversation: '10.0.0.7:5000', text: 'bob (10.0.0.7:5000) is now called root' });
+    assert.equal(reduceClassic(peer({ name: 'bob' }), ev({ name: 'bob' }), at).renamed, undefined);
+    assert.equal(reduceClassic(undefined, ev({ name: 'bob' }), at).renamed, undefined, 'a first name is no rename');
+  });
+
   it('without the native protocol, an unknown peer is not marked classic', () => {
     assert.equal(reduceClassic(undefined, ev({}), { now: 1, native: false }).patch.protocol, undefined);
   });

@@ -3,7 +3,7 @@
  * sender gets the reply it waits for, and what it means goes through the reducer into the peer
  * table and the history.
  */
-import { formatHostPort } from '../address';
+import { formatHostPort, isLoopback } from '../address';
 import { EVERYONE } from '../chatTypes';
 import type { NodeContext } from '../context';
 import { cleanName } from '../text';
@@ -67,7 +67,8 @@ export class ClassicInbound {
       }
       if (m.kind === 'chat') {
         // No listening port known (bare text, "Team : msg"): show it, but it cannot be answered.
-        ctx.history.add({ conversation: EVERYONE, direction: 'in', name: name ?? p.remoteIp, text: m.text });
+        // Shown under the connection's address until the sender tells its listening port.
+        ctx.history.add({ conversation: EVERYONE, direction: 'in', peer: remote, name: name ?? p.remoteIp, text: m.text });
         const why = `message from ${remote} (${m.dialect}) with no listening port: shown, but it cannot be answered until the sender tells its port`;
         ctx.logDrop(remote, 'no-port', why, 'info');
       }
@@ -78,12 +79,24 @@ export class ClassicInbound {
       return;
     }
     const key = formatHostPort(addr.host, addr.port);
+    if ((m.kind === 'exit' || m.kind === 'disconnect') && !this.sameMachine(addr.host, p.remoteIp)) {
+      // Only the peer itself (its own IP, or this machine for local programs) can say it left.
+      ctx.logDrop(remote, 'exit for another host', `ignored ${m.kind} from ${remote} naming ${key}: only ${key} itself can say it left`);
+      return;
+    }
     ctx.log('trace', `← ${remote} as ${key} ${m.dialect} ${m.kind} ${JSON.stringify(m.text.length > 200 ? `${m.text.slice(0, 200)}…` : m.text)}`);
     const out = reduceClassic(ctx.peers.get(key), { kind: m.kind, host: addr.host, port: addr.port, name, text: m.text, revealed: m.revealsDialect ? m.dialect : undefined }, { now: ctx.now(), native: ctx.native() });
     if (out.log) ctx.logDrop(remote, out.log.replace(/\S+:\d+/g, 'ADDR'), out.log, 'info'); // rate-limited: a sender controls these
     ctx.peers.upsert(addr, out.patch);
     if (out.system) ctx.system(out.system.conversation, out.system.text);
+    if (out.renamed) ctx.system(out.renamed.conversation, out.renamed.text);
     if (out.chat) ctx.history.add({ conversation: out.chat.conversation, direction: 'in', peer: key, name: out.chat.name, text: out.chat.text });
+  }
+
+  /** Whether `host` is the sender's own machine: its socket IP, or this machine for a local sender. */
+  private sameMachine(host: string, remoteIp: string): boolean {
+    if (host.toLowerCase() === remoteIp.toLowerCase()) return true;
+    return isLoopback(remoteIp) && (isLoopback(host) || this.ctx.self.own().hosts.has(host.toLowerCase()));
   }
 
   private rememberPort(ip: string, port: number): void {

@@ -26,6 +26,8 @@ export interface ClassicOutcome {
   patch: PeerPatch;
   /** A system line for the peer's conversation. */
   system?: { conversation: string; text: string };
+  /** The header gave a known peer another name: said, never silent. */
+  renamed?: { conversation: string; text: string };
   /** A chat message to add: in the peer's conversation, under its name. */
   chat?: { conversation: string; name: string; text: string };
   /** Worth a line in the log. */
@@ -52,9 +54,15 @@ export function reduceClassic(before: PeerRecord | undefined, e: ClassicEvent, o
     const rec = { address: key, host: e.host, port: e.port, name: e.host, state: 'known' as PeerState, source: 'message' as const, ...before, ...defined(patch) };
     return { name: rec.name, conversation: conversationOf(rec) };
   };
+  const renamed = (patch: PeerPatch): ClassicOutcome['renamed'] =>
+    before && patch.name !== undefined && patch.name !== before.name ? { conversation: after(patch).conversation, text: `${before.name} (${key}) is now called ${patch.name}` } : undefined;
+  const withRename = (o: ClassicOutcome): ClassicOutcome => {
+    const r = renamed(o.patch);
+    return r ? { ...o, renamed: r } : o;
+  };
   switch (e.kind) {
     case 'ping':
-      return { patch: { ...common, state: before && before.state !== 'gone' && before.state !== 'inactive' ? before.state : 'known' }, log };
+      return withRename({ patch: { ...common, state: before && before.state !== 'gone' && before.state !== 'inactive' ? before.state : 'known' }, log });
     case 'exit':
     case 'disconnect': {
       // The address, not the name, says who left (relayed exits carry the relay's name).
@@ -68,14 +76,14 @@ export function reduceClassic(before: PeerRecord | undefined, e: ClassicEvent, o
       const patch: PeerPatch = { ...common, state: 'connected', lastError: undefined };
       const a = after(patch);
       const system = wasConnected ? undefined : { conversation: a.conversation, text: `${a.name} (${key}) connected${e.kind === 'greeting' ? `: "${e.text}"` : ''}` };
-      return { patch, system, log };
+      return withRename({ patch, system, log });
     }
     case 'chat': {
       const patch: PeerPatch = { ...common, state: wasConnected ? 'connected' : 'known', lastError: undefined };
       const a = after(patch);
       // A first message from an address nobody knew: say who joined, in the address's conversation.
       const system = before ? undefined : { conversation: key, text: `${a.name} (${key}) joined` };
-      return { patch, system, chat: { conversation: a.conversation, name: a.name, text: e.text }, log };
+      return withRename({ patch, system, chat: { conversation: a.conversation, name: a.name, text: e.text }, log });
     }
     default: {
       const never: never = e.kind;
