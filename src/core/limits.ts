@@ -55,6 +55,10 @@ export interface Limits {
   maxAutoConnect: number;
   /** Simultaneous native sessions. */
   maxNativeSessions: number;
+  /** Peers learned through exchange kept at once: strangers' lists cannot fill the table. */
+  maxLearnedPeers: number;
+  /** Catch-up: bytes of text answered to one sync (one sync per session, and only to peers you know). */
+  catchupMaxBytes: number;
   /** Hops an Everyone message may travel through the mesh. */
   floodHops: number;
   /** Ids remembered to drop flood duplicates. */
@@ -100,6 +104,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxOutboxPerPeer: 1_000,
   maxAutoConnect: 8,
   maxNativeSessions: 64,
+  maxLearnedPeers: 100,
+  catchupMaxBytes: 512 * 1024,
   floodHops: 8,
   seenCacheSize: 20_000,
   catchupMax: 500,

@@ -99,6 +99,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     this.inbound = new ClassicInbound(ctx);
     this.liveness = new Liveness(ctx, (p) => this.channelOf(p), (address) => this.removePeer(address));
     this.history.load((id) => this.native.delivery.outbox.has(id));
+    this.peers.protect = (p) => !!p.nodeId && this.native.delivery.hasQueued(p.nodeId);
     this.peers.on('changed', () => {
       this.emit('peers');
       this.saver.schedule();

@@ -201,6 +201,23 @@ describe('native layer in memory, fake clock', () => {
     assert.equal(a.peerViews().find((p) => p.nodeId === impostor.nodeId)?.identityChanged, undefined, 'accepted by the user');
   });
 
+  it("peer exchange: a neighbour's list adds at most maxLearnedPeers, and its last-seen times are not believed", async () => {
+    const net = new MemoryNetwork();
+    const a = node('ana', net, 0, { maxLearnedPeers: 10, maxAutoConnect: 0 });
+    const m = node('mallory', net);
+    await settle(clock, a.start());
+    await settle(clock, m.start());
+    const future = Date.now() + 365 * 86_400_000;
+    for (let i = 0; i < 30; i++) m.peers.upsert({ host: '127.0.0.1', port: 40_000 + i }, { nodeId: (i + 1).toString(16).padStart(64, 'a'), protocol: 'native', state: 'known', name: `fake${i}`, lastSeen: future });
+    await settle(clock, a.connect(addr(m)));
+    await advanceUntil(clock, 'ana learned what she takes', () => a.peerViews().filter((p) => /^fake/.test(p.name)).length === 10);
+    // One peers frame is read in one go: once ten are in, the other twenty were read and refused.
+    await settle(clock, m.stop());
+    const learned = a.peerViews().filter((p) => /^fake/.test(p.name));
+    assert.equal(learned.length, 10);
+    assert.ok(learned.every((p) => (p.lastSeen ?? 0) < future), 'no far-future last seen');
+  });
+
   it('a silent session is dropped after deadAfterMs and the peer marked inactive', async () => {
     const net = new MemoryNetwork();
     const limits = { heartbeatMs: 1_000, deadAfterMs: 3_000 };

@@ -84,6 +84,11 @@ export class MessageLog {
     for (const m of this.messages) if (m.conversation === conversation && m.direction === 'in') yield m;
   }
 
+  /** Whether any message of this conversation is kept. */
+  hasConversation(conversation: string): boolean {
+    return this.messages.some((m) => m.conversation === conversation && m.direction !== 'system');
+  }
+
   /** Everyone messages a neighbour may have missed: newer than `since`, newest `max`. */
   everyoneSince(since: number, max: number): ChatMessage[] {
     return this.messages.filter((m) => m.conversation === EVERYONE && m.ts > since && m.direction !== 'system' && (m.origin || m.direction === 'out')).slice(-max);

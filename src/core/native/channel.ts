@@ -31,8 +31,9 @@ export class NativeChannel implements Channel {
     this.mesh = new Mesh(ctx, this.sessions);
     this.exchange = new PeerExchange(ctx, this.sessions);
     this.sessions.handle({
-      ready: (s, rec) => {
+      ready: (s, rec, metBefore) => {
         const id = rec.nodeId as string;
+        if (metBefore) this.mesh.knownSession(s);
         this.exchange.introduce(s, id);
         s.sendControl({ type: 'sync', since: this.mesh.catchupSince() });
         this.delivery.resend(id);

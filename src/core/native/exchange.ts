@@ -36,7 +36,12 @@ export class PeerExchange {
       if (!addr || ctx.self.isMe(addr)) continue;
       // Exchange adds peers; it never rebinds an address we know (classic or native) to a key.
       if (ctx.peers.get(addressKey(addr))) continue;
-      ctx.peers.upsert(addr, { name: p.name, nodeId: p.nodeId, protocol: 'native', state: 'known', source: 'exchange', learnedVia: via, lastSeen: p.lastSeen });
+      if (ctx.peers.list().filter((x) => x.source === 'exchange').length >= ctx.limits.maxLearnedPeers) {
+        ctx.logDrop(`${s.remoteIp}:0`, 'learned quota', `not learning more peers from ${via}: ${ctx.limits.maxLearnedPeers} learned peers kept already`, 'info');
+        return;
+      }
+      // Its "last seen" is not ours to believe: a far-future one would keep a fake above real peers.
+      ctx.peers.upsert(addr, { name: p.name, nodeId: p.nodeId, protocol: 'native', state: 'known', source: 'exchange', learnedVia: via });
       ctx.log('info', `learned ${p.name} (${addressKey(addr)}) from ${via}`);
       // Sessions, handshakes and dials under way all count: one frame naming many peers must
       // not start many dials at once.

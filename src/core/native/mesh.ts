@@ -19,6 +19,9 @@ import type { Sessions } from './sessions';
 export class Mesh {
   private readonly seen: SeenCache;
   private readonly signatures = new SignatureCheck();
+  /** Sessions that got their one catch-up answer; sessions whose peer we met before. */
+  private readonly synced = new WeakSet<NativeSession>();
+  private readonly known = new WeakSet<NativeSession>();
 
   constructor(
     private readonly ctx: NodeContext,
@@ -35,7 +38,7 @@ export class Mesh {
   originate(text: string): { id: string; ts: number; sig: string; key: string } {
     const id = randomUUID();
     const ts = this.ctx.now();
-    this.seen.add(id); // never taken for a stranger's when it comes back around
+    this.seen.add(id, ts); // never taken for a stranger's when it comes back around
     return { id, ts, ...signChat({ id, origin: this.ctx.nodeId, originName: this.ctx.self.name, ts, conv: 'everyone', text }, this.ctx.identity) };
   }
 
@@ -68,7 +71,12 @@ export class Mesh {
       ctx.logDrop(`${s.remoteIp}:0`, 'native text with control characters', `dropped native message ${f.id.slice(0, 8)} from ${s.remote?.name ?? s.remoteIp}: empty or control characters`);
       return;
     }
-    const duplicate = ctx.history.has(f.id) || !this.seen.add(f.id);
+    if (f.conv === 'everyone' && (f.ts < ctx.now() - ctx.limits.catchupWindowMs || this.seen.forgot(f.ts))) {
+      // Older than what this node remembers ids for: a replay cannot be told from a new message.
+      ctx.logDrop(`${s.remoteIp}:0`, 'stale broadcast', `dropped Everyone message ${f.id.slice(0, 8)} from ${s.remote?.name ?? s.remoteIp}: older than the ids this node remembers`, 'info');
+      return;
+    }
+    const duplicate = ctx.history.has(f.id) || !this.seen.add(f.id, f.ts);
     s.sendControl({ type: 'ack', id: f.id });
     if (duplicate) return;
     const fromRec = ctx.peers.byNodeId(s.remote!.nodeId);
@@ -90,8 +98,9 @@ export class Mesh {
       origin: f.origin,
       ...(f.conv === 'everyone' ? { sig: f.sig, key: f.key } : {}),
     });
-    if (f.conv === 'everyone' && f.hops > 0) {
-      const fwd = encodeFrame({ ...f, hops: f.hops - 1 });
+    const hops = Math.min(f.hops, ctx.limits.floodHops); // a sender cannot buy more hops than the mesh allows
+    if (f.conv === 'everyone' && hops > 0) {
+      const fwd = encodeFrame({ ...f, hops: hops - 1 });
       for (const [id, other] of this.sessions.entries()) {
         if (other === s || id === f.origin || !other.isReady) continue;
         other.trySend(fwd); // a neighbour that is behind catches up later
@@ -99,11 +108,32 @@ export class Mesh {
     }
   }
 
-  /** A neighbour asks for the Everyone messages it missed. */
+  /** This session's peer was proven in an earlier session: it may ask for catch-up. */
+  knownSession(s: NativeSession): void {
+    this.known.add(s);
+  }
+
+  /**
+   * A neighbour asks for the Everyone messages it missed: answered once per session, bounded in
+   * count and bytes, and only to a peer the user knows (connected to, verified, talked with, or
+   * met in an earlier session), so a stranger cannot make us send megabytes.
+   */
   onSync(s: NativeSession, f: SyncFrame): void {
-    const since = Math.max(f.since, this.ctx.now() - this.ctx.limits.catchupWindowMs);
+    const { ctx } = this;
+    const rec = ctx.peers.byNodeId(s.remote!.nodeId);
+    const knows = !!rec && (rec.wanted || rec.verified || this.known.has(s) || ctx.history.hasConversation(nativeConversation(rec.nodeId!)));
+    if (this.synced.has(s) || !knows) {
+      ctx.logDrop(`${s.remoteIp}:0`, 'sync refused', `no catch-up for ${s.remote?.name ?? s.remoteIp}: ${this.synced.has(s) ? 'already answered on this session' : 'not a peer you know'}`, 'info');
+      return;
+    }
+    this.synced.add(s);
+    const since = Math.max(f.since, ctx.now() - ctx.limits.catchupWindowMs);
     const me = this.me();
-    for (const m of this.ctx.history.everyoneSince(since, this.ctx.limits.catchupMax)) if (!s.trySend(toChatFrame(m, me, 'everyone', 0))) break;
+    let bytes = 0;
+    for (const m of ctx.history.everyoneSince(since, ctx.limits.catchupMax)) {
+      bytes += Buffer.byteLength(m.text, 'utf8');
+      if (bytes > ctx.limits.catchupMaxBytes || !s.trySend(toChatFrame(m, me, 'everyone', 0))) break;
+    }
   }
 
   /** Ask neighbours for Everyone messages newer than the newest mesh one we have (with slack for clock skew). */

@@ -16,8 +16,8 @@ import { secureConnection } from './secure';
 import { NativeSession, SessionStream } from './session';
 
 export interface SessionHandlers {
-  /** A session is ready and its peer is in the table. */
-  ready(s: NativeSession, rec: PeerRecord): void;
+  /** A session is ready and its peer is in the table; `metBefore`: its key was proven in an earlier session. */
+  ready(s: NativeSession, rec: PeerRecord, metBefore: boolean): void;
   frame(s: NativeSession, f: Frame): void;
   /** The session can take writes again. */
   drain(s: NativeSession): void;
@@ -26,8 +26,8 @@ export interface SessionHandlers {
 export class Sessions {
   private readonly ready = new Map<string, NativeSession>();
   private readonly handshaking = new Set<NativeSession>();
-  /** Connections still in their TLS handshake. */
-  private readonly securing = new Set<SessionStream>();
+  /** Connections still in their TLS handshake, with their remote IP. */
+  private readonly securing = new Map<SessionStream, string>();
   private readonly dialing = new Map<string, Promise<boolean>>();
   readonly reconnects: Reconnects;
   private handlers: SessionHandlers | undefined;
@@ -71,7 +71,7 @@ export class Sessions {
   closeAll(reason: string): void {
     this.reconnects.clear();
     for (const s of [...this.ready.values(), ...this.handshaking]) s.close(reason);
-    for (const socket of this.securing) socket.destroy();
+    for (const socket of this.securing.keys()) socket.destroy();
     this.ready.clear();
     this.handshaking.clear();
     this.securing.clear();
@@ -112,12 +112,14 @@ export class Sessions {
    */
   adopt(socket: Connection, leftover: Buffer, initiator: boolean, dialedAddress?: string): Promise<boolean> {
     const { ctx } = this;
-    if (!ctx.running() || this.ready.size + this.handshaking.size + this.securing.size >= ctx.limits.maxNativeSessions) {
+    const remoteIp = normalizeIp(socket.remoteAddress);
+    const refusal = !ctx.running() ? 'the node stopped' : this.ready.size + this.handshaking.size + this.securing.size >= ctx.limits.maxNativeSessions ? `all ${ctx.limits.maxNativeSessions} native sessions in use` : undefined;
+    if (refusal) {
+      if (ctx.running()) ctx.logDrop(`${remoteIp}:0`, `native refused ${refusal.replace(/\d+/g, '#')}`, `refused a native connection from ${remoteIp}: ${refusal}`);
       socket.destroy();
       return Promise.resolve(false);
     }
-    this.securing.add(socket);
-    const remoteIp = normalizeIp(socket.remoteAddress);
+    this.securing.set(socket, remoteIp);
     return (async () => {
       const creds = await ctx.identity.tls();
       const sec = await secureConnection(socket, leftover, initiator, creds, ctx.limits.handshakeMs);
@@ -230,6 +232,8 @@ export class Sessions {
       return false;
     }
     const previous = ctx.peers.byNodeId(remoteId);
+    // Met before: this key was proven in an earlier session (catch-up is for peers we know).
+    const metBefore = !!previous?.proven;
     if (previous && previous.address !== key) ctx.peers.remove(previous.address); // same person, new address
     const before = ctx.peers.get(key);
     const wasConnected = before?.state === 'connected' || previous?.state === 'connected';
@@ -249,7 +253,7 @@ export class Sessions {
     if (!wasConnected) ctx.system(conversationOf(rec), `${rec.name} (${key}) connected over PeerChat's native protocol`);
     if (!previous && before?.nodeId !== remoteId) this.checkName(rec);
     ctx.log('info', `native session with ${rec.name} (${key}, node ${remoteId.slice(0, 8)}) ${s.opts.initiator ? 'dialed' : 'accepted'}`);
-    this.handlers?.ready(s, rec);
+    this.handlers?.ready(s, rec, metBefore);
     return true;
   }
 

@@ -60,6 +60,9 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
   static readonly LAST_SEEN_EMIT_MS = 2000;
   private lastSeenTimer: NodeJS.Timeout | undefined;
 
+  /** Peers the table must keep past its cap (the node: those with queued messages). */
+  protect: (p: PeerRecord) => boolean = () => false;
+
   constructor(private readonly maxPeers = 1000) {
     super();
   }
@@ -206,9 +209,15 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
    */
   private evict(keep: string): void {
     if (this.peers.size <= this.maxPeers) return;
+    // Learned peers go first; peers the user connected to or has messages for never go.
     const victims = [...this.peers.values()]
-      .filter((p) => p.address !== keep)
-      .sort((a, b) => Number(a.state === 'connected') - Number(b.state === 'connected') || (a.lastSeen ?? 0) - (b.lastSeen ?? 0));
+      .filter((p) => p.address !== keep && !p.wanted && !this.protect(p))
+      .sort(
+        (a, b) =>
+          Number(b.source === 'exchange') - Number(a.source === 'exchange') ||
+          Number(a.state === 'connected') - Number(b.state === 'connected') ||
+          (a.lastSeen ?? 0) - (b.lastSeen ?? 0),
+      );
     for (const v of victims) {
       if (this.peers.size <= this.maxPeers) break;
       this.peers.delete(v.address);
