@@ -13,7 +13,7 @@ import { PeerChatError } from './core/errors';
 import { defaultName, nameProblem } from './core/names';
 import { PeerNode, PeerResult } from './core/node';
 import { FileStore } from './core/store';
-import { forTerminal } from './core/text';
+import { clip, forTerminal, forTerminalLines, jsonForTerminal } from './core/text';
 
 const USAGE = `usage: peerchat --port P [--host H] [--advertise IP] [--name N] [--data DIR] [--json]
 
@@ -67,11 +67,15 @@ function main(): void {
   const json = args.json === true;
   const dataDir = args.data ?? path.join(os.homedir(), '.peerchat', String(port));
 
+  // Every human line is built with safe() around whatever came from the network (names, texts,
+  // addresses, reasons, errors); the whole line goes through forTerminal once more, so a field
+  // missed there still cannot reach the terminal as an escape. JSON lines escape what
+  // JSON.stringify leaves raw (C1, bidi overrides, U+2028/2029): a consumer may print them raw.
   const out = (e: CliEvent, human: string) => {
-    if (json) process.stdout.write(JSON.stringify(e) + '\n');
-    else if (human) process.stdout.write(human + '\n');
+    if (json) process.stdout.write(jsonForTerminal(e) + '\n');
+    else if (human) process.stdout.write(forTerminal(human) + '\n');
   };
-  const error = (message: string) => out({ type: 'error', message }, `! ${message}`);
+  const error = (message: string) => out({ type: 'error', message }, `! ${safe(message)}`);
 
   const store = new FileStore(dataDir, 10_000, (msg) => error(msg));
   let node: PeerNode;
@@ -92,10 +96,10 @@ function main(): void {
     if (s.state === 'listening') {
       out(
         { type: 'listening', address: node.address, bind: s.address, nodeId: node.nodeId, fingerprint: node.fingerprint },
-        `PeerChat ${node.name} listening on ${s.address}; peers reach you at ${node.address}; your fingerprint ${node.fingerprint}. /help for commands.`,
+        `PeerChat ${safe(node.name)} listening on ${safe(s.address)}; peers reach you at ${safe(node.address)}; your fingerprint ${node.fingerprint}. /help for commands.`,
       );
     }
-    else if (s.state === 'error') out({ type: 'error', message: s.reason, code: s.code }, `! ${s.reason}`);
+    else if (s.state === 'error') out({ type: 'error', message: s.reason, code: s.code }, `! ${safe(s.reason)}`);
   });
   // Native delivery states are reported once each, as they happen.
   const reported = new Map<string, string>();
@@ -103,7 +107,7 @@ function main(): void {
     if (m.direction === 'in') {
       out(
         { type: 'message', from: m.peer, name: m.name, text: m.text, id: m.id, ts: m.ts, conversation: m.conversation, ...(m.origin ? { origin: m.origin } : {}) },
-        `[${time(m.ts)}] ${m.conversation === 'everyone' ? '(everyone) ' : ''}${safe(m.name)} (${m.peer ?? '?'}): ${safe(m.text)}`,
+        `[${time(m.ts)}] ${m.conversation === 'everyone' ? '(everyone) ' : ''}${safe(m.name)} (${safe(m.peer ?? '?')}): ${safe(m.text)}`,
       );
       // Printed is seen: a terminal peer sends read receipts for what it shows.
       if (m.origin && m.conversation !== 'everyone') setImmediate(() => node.markRead(m.conversation));
@@ -113,22 +117,22 @@ function main(): void {
       if (reported.get(m.id) === m.state) return;
       reported.set(m.id, m.state);
       const to = m.conversation === 'everyone' ? 'everyone' : m.peer ?? m.conversation;
-      out({ type: m.state, id: m.id, to }, `  ${m.state}: "${m.text.slice(0, 40)}" → ${to}`);
+      out({ type: m.state, id: m.id, to }, `  ${m.state}: "${safe(clip(m.text))}" → ${safe(to)}`);
     }
   });
   node.on('log', (level, text) => {
-    if (level === 'warn' || level === 'error') out({ type: 'log', level, text }, json ? '' : `  (${text})`);
+    if (level === 'warn' || level === 'error') out({ type: 'log', level, text }, json ? '' : `  (${safe(text)})`);
   });
 
   const sent = (r: PeerResult, id?: string) =>
     out(
       { type: 'sent', to: r.peer, ok: r.ok, ...(id ? { id } : {}), ...(r.error ? { error: r.error } : {}), acked: !!r.acked, ...(r.queued ? { queued: true } : {}) },
-      r.ok ? `  ${r.queued ? 'queued for' : 'sent to'} ${r.peer}` : `! not sent to ${r.peer}: ${r.error}`,
+      r.ok ? `  ${r.queued ? 'queued for' : 'sent to'} ${safe(r.peer)}` : `! not sent to ${safe(r.peer)}: ${safe(r.error)}`,
     );
   const peers = () =>
     out(
       { type: 'peers', peers: node.peerViews() },
-      node.peerViews().length ? node.peerViews().map((p) => `  ${p.state.padEnd(9)} ${(p.protocol === 'classic' ? p.dialect ?? 'classic' : p.protocol ?? '?').padEnd(9)} ${p.name} ${p.address} ${p.learnedFrom ?? ''}${p.lastError ? `  (${p.lastError})` : ''}`).join('\n') : '  no peers yet',
+      node.peerViews().length ? node.peerViews().map((p) => `  ${safe(p.state.padEnd(9))} ${safe((p.protocol === 'classic' ? p.dialect ?? 'classic' : p.protocol ?? '?').padEnd(9))} ${safe(p.name)} ${safe(p.address)} ${safe(p.learnedFrom)}${p.lastError ? `  (${safe(p.lastError)})` : ''}`).join('\n') : '  no peers yet',
     );
 
   let quitting = false;
@@ -163,12 +167,12 @@ function main(): void {
         }
         case '/outbox': {
           const entries = node.outboxEntries().map((e) => ({ id: e.message.id, to: e.peer ?? `node:${e.to}`, text: e.message.text, state: e.message.state, ts: e.message.ts }));
-          out({ type: 'outbox', messages: entries }, entries.length ? entries.map((e) => `  ${e.id.slice(0, 8)} → ${e.to}: ${e.text}`).join('\n') : '  nothing waits');
+          out({ type: 'outbox', messages: entries }, entries.length ? entries.map((e) => `  ${safe(e.id.slice(0, 8))} → ${safe(e.to)}: ${safe(e.text)}`).join('\n') : '  nothing waits');
           break;
         }
         case '/dialect': {
           const rec = node.setDialect(firstArg, afterFirst.trim());
-          out({ type: 'dialect', peer: rec.address, dialect: rec.dialect }, `  ${rec.address} now gets messages in the ${rec.dialect} form`);
+          out({ type: 'dialect', peer: rec.address, dialect: rec.dialect }, `  ${safe(rec.address)} now gets messages in the ${safe(rec.dialect)} form`);
           break;
         }
         case '/fingerprint':
@@ -177,7 +181,7 @@ function main(): void {
         case '/verify': {
           const target = /^[0-9a-f]{64}$/.test(firstArg) ? `node:${firstArg}` : firstArg;
           const sn = node.safetyNumber(target);
-          out({ type: 'safety', peer: sn.peer, nodeId: sn.nodeId, number: sn.number }, `  safety number with ${sn.peer}: ${sn.number}\n  compare it with your peer (out loud, or on another channel); if it matches: /trust ${sn.nodeId}`);
+          out({ type: 'safety', peer: sn.peer, nodeId: sn.nodeId, number: sn.number }, `  safety number with ${safe(sn.peer)}: ${safe(sn.number)}\n  compare it with your peer (out loud, or on another channel); if it matches: /trust ${safe(sn.nodeId)}`);
           break;
         }
         case '/trust': {
@@ -186,7 +190,7 @@ function main(): void {
           const changed = node.peerViews().find((p) => p.identityChanged && (p.address === firstArg || [p.nodeId, node.peers.get(p.address)?.newIdentity].includes(firstArg)));
           if (changed) node.trustNewIdentity(changed.address);
           const rec = node.setVerified(changed ? changed.address : target, true);
-          out({ type: 'trusted', peer: rec.address, nodeId: rec.nodeId, verified: rec.verified === true }, `  ${rec.name} (${rec.address}) is verified${changed ? `, with the new key ${rec.nodeId}` : ''}`);
+          out({ type: 'trusted', peer: rec.address, nodeId: rec.nodeId, verified: rec.verified === true }, `  ${safe(rec.name)} (${safe(rec.address)}) is verified${changed ? `, with the new key ${safe(rec.nodeId)}` : ''}`);
           break;
         }
         case '/cancel':
@@ -247,9 +251,12 @@ function main(): void {
   });
 }
 
-/** Peer text made safe for a terminal: no escape sequences or other control characters. */
-function safe(text: string | undefined): string {
-  return forTerminal(text ?? '');
+/**
+ * Peer text made safe for a terminal: no escape sequences or other control characters, and its
+ * further lines indented, so it never prints a line that looks like one of the terminal peer's.
+ */
+function safe(text: string | number | undefined): string {
+  return forTerminalLines(String(text ?? ''));
 }
 
 function time(ts: number): string {

