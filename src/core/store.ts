@@ -252,7 +252,8 @@ export class FileStore implements Store {
     }
     // A file we could not read whole (or that is over its budget) is compacted at the next write.
     this.linesWritten = done || scanned < stats.fileBytes ? this.maxHistory * 2 + 1 : byId.size + stats.skippedLines;
-    return [...byId.values()].sort((a, b) => a.ts - b.ts);
+    // File order for equal times (the map holds them newest first; the sort is stable).
+    return [...byId.values()].reverse().sort((a, b) => a.ts - b.ts);
   }
 
   /** Renames an unreadable history file out of the way so that a new one starts; says so. */
