@@ -250,8 +250,8 @@ export class FileStore implements Store {
       this.moveAside('it holds no chat message');
       return [];
     }
-    // A file we could not read whole (or that is over its budget) is compacted at the next write.
-    this.linesWritten = done || scanned < stats.fileBytes ? this.maxHistory * 2 + 1 : byId.size + stats.skippedLines;
+    // The lines seen; a file over its byte budget is compacted at the next write (needsCompaction).
+    this.linesWritten = byId.size + stats.skippedLines;
     // File order for equal times (the map holds them newest first; the sort is stable).
     return [...byId.values()].reverse().sort((a, b) => a.ts - b.ts);
   }
