@@ -28,6 +28,12 @@ export interface Limits {
   maxPeers: number;
   /** Messages of chat history kept (memory and disk). */
   maxHistory: number;
+  /** Bytes the history file may take on disk: past it the file is compacted to the newest
+   *  messages that fit half of it, so a flood of large messages cannot fill the disk. */
+  maxHistoryBytes: number;
+  /** Bytes of history kept in memory (about the size of its records): the oldest are trimmed
+   *  beyond it, and no more is read at load, whatever maxHistory allows. */
+  maxHistoryMemoryBytes: number;
   /** Longest text a user may send at once (it is split into classic writes). */
   maxOutgoingTextBytes: number;
   /** Longest name a peer may have in the table; longer ones are cut. */
@@ -91,6 +97,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   sendRetryBaseMs: 100,
   maxPeers: 1_000,
   maxHistory: 10_000,
+  maxHistoryBytes: 64 * 1024 * 1024,
+  maxHistoryMemoryBytes: 16 * 1024 * 1024,
   maxOutgoingTextBytes: 64 * 1024,
   maxNameLength: 64,
   shutdownGraceMs: 1_500,

@@ -73,7 +73,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     this.peers.restore(this.store.loadPeers());
     this.saver = new PeerSaver(this.peers, this.store);
     this.me = new Self(() => ({ name: this.opts.name, host: this.opts.host, advertisedIp: this.opts.advertisedIp, port: this.opts.port }));
-    this.history = new MessageLog(this.store, this.limits.maxHistory, now, (m) => this.emit('message', m));
+    this.history = new MessageLog(this.store, this.limits.maxHistory, now, (m) => this.emit('message', m), this.limits.maxHistoryMemoryBytes);
     const ctx: NodeContext = {
       limits: this.limits,
       now,

@@ -71,6 +71,12 @@ export class Mesh {
       ctx.logDrop(`${s.remoteIp}:0`, 'native text with control characters', `dropped native message ${f.id.slice(0, 8)} from ${s.remote?.name ?? s.remoteIp}: empty or control characters`);
       return;
     }
+    if (Buffer.byteLength(f.text, 'utf8') > ctx.limits.maxIncomingBytes) {
+      // Same cap as classic text (a native frame could otherwise carry four times as much).
+      s.sendControl({ type: 'ack', id: f.id }); // acknowledged, so the sender does not resend it forever
+      ctx.logDrop(`${s.remoteIp}:0`, 'native text too long', `dropped native message ${f.id.slice(0, 8)} from ${s.remote?.name ?? s.remoteIp}: over ${ctx.limits.maxIncomingBytes} bytes`);
+      return;
+    }
     if (f.conv === 'everyone' && (f.ts < ctx.now() - ctx.limits.catchupWindowMs || this.seen.forgot(f.ts))) {
       // Older than what this node remembers ids for: a replay cannot be told from a new message.
       ctx.logDrop(`${s.remoteIp}:0`, 'stale broadcast', `dropped Everyone message ${f.id.slice(0, 8)} from ${s.remote?.name ?? s.remoteIp}: older than the ids this node remembers`, 'info');
