@@ -67,10 +67,13 @@ export class PeersTreeProvider extends Disposable implements vscode.TreeDataProv
     return item;
   }
 
-  /** `name @ IP:PORT · listening` for the view's description. */
+  /**
+   * `name @ IP:PORT · listening · key ABCD-…` for the view's description, beside its title (a
+   * tree view's title has no tooltip, so the fingerprint is shown where people look for "me").
+   */
   describeSelf(): string {
     const s = this.node.status;
     const state = s.state === 'error' ? (s.code === 'ERR_PORT_IN_USE' ? 'port in use' : 'error') : s.state;
-    return `${this.node.name} @ ${this.node.address} · ${state}`;
+    return `${this.node.name} @ ${this.node.address} · ${state} · key ${this.node.fingerprint}`;
   }
 }

@@ -70,6 +70,7 @@ suite('trust: encrypted, verified, unencrypted', () => {
     assert.match(fp, FINGERPRINT);
     assert.strictEqual(fp, api.node.fingerprint);
     assert.strictEqual(await vscode.env.clipboard.readText(), fp);
+    assert.ok(api.peersTree.describeSelf().endsWith(` · key ${fp}`), `the Peers view shows it beside its title: ${api.peersTree.describeSelf()}`);
   });
 
   test('a native peer is encrypted, both sides see the same safety number, and the verified mark shows and survives a reload', async function () {
