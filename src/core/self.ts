@@ -43,6 +43,7 @@ export interface SelfSettings {
 export class Self {
   private boundPort = 0;
   private ips: Set<string> | undefined;
+  private ownCache: { key: string; own: OwnAddresses } | undefined;
 
   constructor(private readonly settings: () => SelfSettings) {}
 
@@ -73,10 +74,15 @@ export class Self {
   }
 
   own(): OwnAddresses {
-    // Interface IPs are read once per node: the lookup costs more than a message.
-    this.ips ??= localIps();
+    // Asked for every classic message: built again only when the settings or the bound port
+    // changed. Interface IPs are read once per node: the lookup costs more than a message.
     const s = this.settings();
-    return { port: this.port, hosts: new Set([...this.ips, s.advertisedIp.toLowerCase(), s.host.toLowerCase()]) };
+    const key = `${this.port} ${s.advertisedIp} ${s.host}`;
+    if (this.ownCache?.key !== key) {
+      this.ips ??= localIps();
+      this.ownCache = { key, own: { port: this.port, hosts: new Set([...this.ips, s.advertisedIp.toLowerCase(), s.host.toLowerCase()]) } };
+    }
+    return this.ownCache.own;
   }
 
   /** Whether an address we would dial or list is this node. */

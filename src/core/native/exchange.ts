@@ -30,18 +30,21 @@ export class PeerExchange {
   onPeers(s: NativeSession, list: PeerInfo[]): void {
     const { ctx } = this;
     const via = ctx.peers.byNodeId(s.remote!.nodeId)?.name ?? s.remote!.name;
+    // Counted once per frame, not once per entry (a frame may list hundreds).
+    let learned = ctx.peers.list().filter((x) => x.source === 'exchange').length;
     for (const p of list) {
       if (p.nodeId === ctx.nodeId || ctx.peers.byNodeId(p.nodeId)) continue;
       const addr = tryParseAddress(p.address);
       if (!addr || ctx.self.isMe(addr)) continue;
       // Exchange adds peers; it never rebinds an address we know (classic or native) to a key.
       if (ctx.peers.get(addressKey(addr))) continue;
-      if (ctx.peers.list().filter((x) => x.source === 'exchange').length >= ctx.limits.maxLearnedPeers) {
+      if (learned >= ctx.limits.maxLearnedPeers) {
         ctx.logDrop(`${s.remoteIp}:0`, 'learned quota', `not learning more peers from ${via}: ${ctx.limits.maxLearnedPeers} learned peers kept already`, 'info');
         return;
       }
       // Its "last seen" is not ours to believe: a far-future one would keep a fake above real peers.
       ctx.peers.upsert(addr, { name: p.name, nodeId: p.nodeId, protocol: 'native', state: 'known', source: 'exchange', learnedVia: via });
+      learned++;
       ctx.log('info', `learned ${p.name} (${addressKey(addr)}) from ${via}`);
       // Sessions, handshakes and dials under way all count: one frame naming many peers must
       // not start many dials at once.
