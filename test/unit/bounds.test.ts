@@ -4,6 +4,7 @@ import { LogThrottle } from '../../src/core/logThrottle';
 import { PeerNode } from '../../src/core/node';
 import { RateBudget } from '../../src/core/rateBudget';
 import { MemoryStore } from '../../src/core/store';
+import { TokenBuckets } from '../../src/core/tokenBuckets';
 
 describe('log throttle', () => {
   it('says a repeated problem once per window, then how many were held back', () => {
@@ -34,6 +35,38 @@ describe('rate budget', () => {
     t = 1000;
     assert.equal(b.take(), true);
     assert.deepEqual(refused, [2]);
+  });
+});
+
+describe('token buckets', () => {
+  it('lets a burst through, then the rate, each key on its own', () => {
+    let t = 0;
+    const b = new TokenBuckets({ perSecond: 2, burst: 3 }, () => t);
+    assert.deepEqual(Array.from({ length: 4 }, () => b.take('a')), [true, true, true, false]);
+    assert.equal(b.take('b'), true, 'another key has its own bucket');
+    t = 499;
+    assert.equal(b.take('a'), false, 'less than one token refilled');
+    t = 500;
+    assert.equal(b.take('a'), true, 'one token after half a second at 2/s');
+    t = 60_000;
+    assert.deepEqual(Array.from({ length: 4 }, () => b.take('a')), [true, true, true, false], 'a bucket never holds more than its burst');
+  });
+  it('spend goes into debt and says how long to wait', () => {
+    let t = 0;
+    const b = new TokenBuckets({ perSecond: 1000, burst: 1000 }, () => t);
+    assert.equal(b.spend('a', 800), 0);
+    assert.equal(b.spend('a', 700), 500, '500 tokens of debt at 1000/s');
+    t = 500;
+    assert.equal(b.spend('a', 0), 0, 'out of debt after the wait');
+  });
+  it('remembers a bounded number of keys', () => {
+    const b = new TokenBuckets({ perSecond: 1, burst: 1 }, () => 0, 2);
+    b.take('a');
+    b.take('b');
+    b.take('c');
+    assert.equal(b.size, 2);
+    assert.equal(b.take('a'), true, 'the least recently used key was forgotten: a full bucket again');
+    assert.equal(b.take('c'), false);
   });
 });
 
