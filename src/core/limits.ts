@@ -50,6 +50,7 @@ export interface Limits {
   heartbeatMs: number;
   /** A connection silent this long is dead (three missed heartbeats). */
   deadAfterMs: number;
+  /** TLS and hello must both finish within this (each takes milliseconds on a LAN). */
   handshakeMs: number;
   /** Above this many unsent bytes on a session, chat frames wait in the outbox instead. */
   highWaterBytes: number;
@@ -61,6 +62,22 @@ export interface Limits {
   maxAutoConnect: number;
   /** Simultaneous native sessions. */
   maxNativeSessions: number;
+  /** Of those, kept for peers the user connected to, verified or has queued messages for
+   *  (at most a quarter of the cap): strangers cannot lock the user's own peers out. */
+  reservedNativeSessions: number;
+  /** Sessions of unknown peers accepted from one remote IP: one host cannot take every slot. */
+  maxNativePerAddress: number;
+  /** Accepted connections in their handshake at once, and from one remote IP: sockets that never
+   *  finish one hold a slot only this long (handshakeMs) and only this many at a time. */
+  maxNativeHandshakes: number;
+  maxNativeHandshakesPerAddress: number;
+  /** What one native session may send (frames and bytes a second, with a burst of twice that),
+   *  and all sessions from one remote IP together. Over it the session is read more slowly
+   *  (TCP backpressure), never cut: far above any chat, it stops a peer that floods the disk. */
+  nativeFramesPerSecond: number;
+  nativeBytesPerSecond: number;
+  nativeFramesPerSecondPerAddress: number;
+  nativeBytesPerSecondPerAddress: number;
   /** Peers learned through exchange kept at once: strangers' lists cannot fill the table. */
   maxLearnedPeers: number;
   /** Catch-up: bytes of text answered to one sync (one sync per session, and only to peers you know). */
@@ -106,12 +123,20 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxFrameBytes: 256 * 1024,
   heartbeatMs: 5_000,
   deadAfterMs: 15_000,
-  handshakeMs: 5_000,
+  handshakeMs: 3_000,
   highWaterBytes: 1024 * 1024,
   maxQueuedBytes: 8 * 1024 * 1024,
   maxOutboxPerPeer: 1_000,
   maxAutoConnect: 8,
   maxNativeSessions: 64,
+  reservedNativeSessions: 16,
+  maxNativePerAddress: 8,
+  maxNativeHandshakes: 16,
+  maxNativeHandshakesPerAddress: 4,
+  nativeFramesPerSecond: 20_000,
+  nativeBytesPerSecond: 16 * 1024 * 1024,
+  nativeFramesPerSecondPerAddress: 40_000,
+  nativeBytesPerSecondPerAddress: 32 * 1024 * 1024,
   maxLearnedPeers: 100,
   catchupMaxBytes: 512 * 1024,
   floodHops: 8,

@@ -114,6 +114,10 @@ export async function fakeNativePeer(port: number, o: FakeNativeOptions = {}): P
   if (o.tls === false) return wrap(raw, raw, identity);
   const creds = await identity.tls();
   const secured = await new Promise<tls.TLSSocket | undefined>((resolve) => {
+    // A node that refuses after the banner closes the raw socket, maybe before TLS starts on it:
+    // a TLS socket over a closed one never says anything, so the raw close ends the wait too.
+    if (rawClosed || raw.destroyed) return resolve(undefined);
+    raw.once('close', () => resolve(undefined));
     const t = tls.connect({ socket: raw, key: creds.key, cert: creds.cert, minVersion: 'TLSv1.3', rejectUnauthorized: false, checkServerIdentity: () => undefined });
     t.once('secureConnect', () => resolve(t));
     t.once('error', () => resolve(undefined));

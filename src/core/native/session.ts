@@ -31,6 +31,11 @@ export interface SessionOptions {
   provenNodeId?: string;
   /** The remote IP, when the stream (a TLS socket over another stream) does not know it. */
   remoteIp?: string;
+  /**
+   * Charged with what each read carried; returns how long to stop reading (0: go on). A peer
+   * over its rate is slowed through TCP's own backpressure, so nothing it sends is lost.
+   */
+  throttle?: (bytes: number, frames: number) => number;
 }
 
 /** Any byte stream: a TCP socket, a TLS socket, or one end of an in-memory pair in tests. */
@@ -62,6 +67,7 @@ export class NativeSession extends EventEmitter<SessionEvents> {
   private heartbeat: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private congested = false;
+  private throttled: NodeJS.Timeout | undefined;
   private closedReason: string | undefined;
   /** Frames received per kind, for tests and the log. */
   readonly stats = { framesIn: 0, framesOut: 0, bytesOut: 0 };
@@ -147,6 +153,7 @@ export class NativeSession extends EventEmitter<SessionEvents> {
     this.closedReason = reason;
     clearInterval(this.heartbeat);
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.throttled);
     if (last || graceful) this.socket.end();
     else this.socket.destroy();
     // A peer that never reads our last frame must not hold the socket open.
@@ -203,6 +210,18 @@ export class NativeSession extends EventEmitter<SessionEvents> {
       if (f === 'unknown') continue;
       this.stats.framesIn++;
       this.onFrame(f);
+    }
+    const waitMs = this.opts.throttle?.(d.length, raw.length) ?? 0;
+    if (waitMs > 0 && this.isOpen && !this.throttled) {
+      this.socket.pause();
+      // At most a second at a time, and the pause is not silence: the dead-peer check must not
+      // count it against the peer.
+      this.throttled = setTimeout(() => {
+        this.throttled = undefined;
+        this.lastReceived = this.now();
+        if (this.isOpen) this.socket.resume();
+      }, Math.min(waitMs, 1000));
+      this.throttled.unref?.();
     }
   }
 

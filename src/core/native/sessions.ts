@@ -8,9 +8,11 @@ import type { NodeContext } from '../context';
 import { fingerprintOf } from '../identity/ids';
 import type { Connection } from '../transport';
 import { probeDial } from '../classic/net/probeDial';
+import { admitSession, refuseHandshake } from './admission';
 import type { PeerRecord } from '../peers/table';
 import { conversationOf } from '../peers/views';
 import type { Frame, HelloFrame } from './frames';
+import { SessionRates } from './rates';
 import { Reconnects } from './reconnect';
 import { secureConnection } from './secure';
 import { NativeSession, SessionStream } from './session';
@@ -26,9 +28,13 @@ export interface SessionHandlers {
 export class Sessions {
   private readonly ready = new Map<string, NativeSession>();
   private readonly handshaking = new Set<NativeSession>();
-  /** Connections still in their TLS handshake, with their remote IP. */
-  private readonly securing = new Map<SessionStream, string>();
+  /** Connections still in their TLS handshake, with their remote IP and side. */
+  private readonly securing = new Map<SessionStream, { ip: string; inbound: boolean }>();
+  /** Sessions (handshaking or ready) of peers that were strangers when admitted. */
+  private readonly strangers = new Set<NativeSession>();
   private readonly dialing = new Map<string, Promise<boolean>>();
+  private readonly rates: SessionRates;
+  private serial = 0;
   readonly reconnects: Reconnects;
   private handlers: SessionHandlers | undefined;
 
@@ -38,6 +44,7 @@ export class Sessions {
     private readonly hasQueued: (nodeId: string) => boolean,
   ) {
     this.reconnects = new Reconnects({ baseMs: ctx.limits.reconnectBaseMs, maxMs: ctx.limits.reconnectMaxMs });
+    this.rates = new SessionRates(ctx);
   }
 
   handle(h: SessionHandlers): void {
@@ -75,6 +82,7 @@ export class Sessions {
     this.ready.clear();
     this.handshaking.clear();
     this.securing.clear();
+    this.strangers.clear();
   }
 
   /** Dials a native peer (once at a time per address); true when a session is ready. */
@@ -83,7 +91,8 @@ export class Sessions {
     if (running) return running;
     const { ctx } = this;
     const addr = tryParseAddress(address);
-    if (!addr || !ctx.running() || this.ready.size >= ctx.limits.maxNativeSessions) return Promise.resolve(false);
+    // At the cap only the user's own peers are dialed: they may push a stranger's session out.
+    if (!addr || !ctx.running() || (this.ready.size >= ctx.limits.maxNativeSessions && !this.userDials(address))) return Promise.resolve(false);
     const p = (async () => {
       const r = await probeDial(ctx.transport, addr.host, addr.port, ctx.limits.probeWaitMs, ctx.limits.sendTimeoutMs);
       if (r.kind === 'native') {
@@ -113,13 +122,13 @@ export class Sessions {
   adopt(socket: Connection, leftover: Buffer, initiator: boolean, dialedAddress?: string): Promise<boolean> {
     const { ctx } = this;
     const remoteIp = normalizeIp(socket.remoteAddress);
-    const refusal = !ctx.running() ? 'the node stopped' : this.ready.size + this.handshaking.size + this.securing.size >= ctx.limits.maxNativeSessions ? `all ${ctx.limits.maxNativeSessions} native sessions in use` : undefined;
+    const refusal = !ctx.running() ? 'the node stopped' : initiator ? undefined : refuseHandshake(ctx.limits, this.pendingInbound(remoteIp));
     if (refusal) {
-      if (ctx.running()) ctx.logDrop(`${remoteIp}:0`, `native refused ${refusal.replace(/\d+/g, '#')}`, `refused a native connection from ${remoteIp}: ${refusal}`);
+      if (ctx.running()) this.logRefusal(remoteIp, refusal);
       socket.destroy();
       return Promise.resolve(false);
     }
-    this.securing.set(socket, remoteIp);
+    this.securing.set(socket, { ip: remoteIp, inbound: !initiator });
     return (async () => {
       const creds = await ctx.identity.tls();
       const sec = await secureConnection(socket, leftover, initiator, creds, ctx.limits.handshakeMs);
@@ -133,13 +142,70 @@ export class Sessions {
         sec.stream.destroy();
         return false; // connected to itself
       }
-      return this.open(sec.stream, { initiator, dialedAddress, provenNodeId: sec.peerId, remoteIp });
+      const stranger = !this.isOwn(sec.peerId, dialedAddress);
+      const admission = admitSession(ctx.limits, { sessions: this.ready.size + this.handshaking.size, strangers: this.strangers.size, strangersFromIp: this.strangersFrom(remoteIp) }, { own: !stranger, inbound: !initiator });
+      if (admission.kind === 'refuse') {
+        this.logRefusal(remoteIp, admission.reason, sec.peerId);
+        sec.stream.destroy();
+        return this.readyAt(dialedAddress);
+      }
+      if (admission.kind === 'evict') this.evictStranger(dialedAddress ?? `node ${sec.peerId.slice(0, 12)}…`);
+      return this.open(sec.stream, { initiator, dialedAddress, provenNodeId: sec.peerId, remoteIp, stranger });
     })();
   }
 
-  private open(stream: SessionStream, o: { initiator: boolean; dialedAddress?: string; provenNodeId: string; remoteIp: string }): Promise<boolean> {
+  /**
+   * Peers the user connected to, verified or has queued messages for, and any address we dial
+   * because the user asked (connect, send): only peers learned through exchange are dialed on our own.
+   */
+  private isOwn(nodeId: string, dialedAddress?: string): boolean {
+    const rec = this.ctx.peers.byNodeId(nodeId);
+    return !!(rec?.wanted || rec?.verified || this.hasQueued(nodeId) || (dialedAddress && this.userDials(dialedAddress)));
+  }
+
+  private userDials(address: string): boolean {
+    const rec = this.ctx.peers.get(address);
+    return !!rec && (rec.wanted || rec.source !== 'exchange');
+  }
+
+  private pendingInbound(ip: string): { pendingInbound: number; pendingFromIp: number } {
+    let pendingInbound = 0;
+    let pendingFromIp = 0;
+    const count = (inbound: boolean, from: string) => {
+      if (!inbound) return;
+      pendingInbound++;
+      if (from === ip) pendingFromIp++;
+    };
+    for (const { ip: from, inbound } of this.securing.values()) count(inbound, from);
+    for (const s of this.handshaking) count(!s.opts.initiator, s.remoteIp);
+    return { pendingInbound, pendingFromIp };
+  }
+
+  private strangersFrom(ip: string): number {
+    let n = 0;
+    for (const s of this.strangers) if (!s.opts.initiator && s.remoteIp === ip) n++;
+    return n;
+  }
+
+  /** Makes room for one of the user's own peers: the newest stranger's session goes. */
+  private evictStranger(forPeer: string): void {
+    // One admitted as a stranger may have become the user's own since (a message queued for it).
+    const victim = [...this.strangers].reverse().find((x) => !x.remote || !this.isOwn(x.remote.nodeId)) ?? [...this.strangers].pop();
+    if (!victim) return;
+    this.strangers.delete(victim);
+    const id = victim.remote?.nodeId;
+    this.ctx.log('warn', `native session with ${id ? `node ${id.slice(0, 12)}…` : victim.remoteIp} (unknown peer) closed to make room for ${forPeer} (a peer you connected to): all ${this.ctx.limits.maxNativeSessions} native sessions in use`);
+    victim.close('closed to make room for a peer the user connected to');
+  }
+
+  private logRefusal(ip: string, reason: string, nodeId?: string): void {
+    this.ctx.logDrop(`${ip}:0`, `native refused ${reason}`, `refused a native connection from ${ip}${nodeId ? ` (node ${nodeId.slice(0, 12)}…)` : ''}: ${reason}`);
+  }
+
+  private open(stream: SessionStream, o: { initiator: boolean; dialedAddress?: string; provenNodeId: string; remoteIp: string; stranger: boolean }): Promise<boolean> {
     const { ctx } = this;
     const l = ctx.limits;
+    const key = String(++this.serial);
     const s = new NativeSession(stream, {
       nodeId: ctx.nodeId,
       name: ctx.self.name,
@@ -154,8 +220,10 @@ export class Sessions {
       now: ctx.now,
       provenNodeId: o.provenNodeId,
       remoteIp: o.remoteIp,
+      throttle: (bytes, frames) => this.rates.charge(key, o.remoteIp, bytes, frames),
     });
     this.handshaking.add(s);
+    if (o.stranger) this.strangers.add(s);
     return new Promise((resolve) => {
       s.once('ready', (hello) => {
         this.handshaking.delete(s);
@@ -165,6 +233,8 @@ export class Sessions {
       s.on('drain', () => s.remote && this.handlers?.drain(s));
       s.once('close', (reason) => {
         this.handshaking.delete(s);
+        this.strangers.delete(s);
+        this.rates.forget(key);
         this.onClose(s, reason, o.dialedAddress);
         // A dial that lost the duplicate tie-break still reached the node: its other session is up.
         resolve(this.readyAt(o.dialedAddress));
