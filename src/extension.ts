@@ -13,6 +13,7 @@ import { coalesce, onNodeEvent } from './nodeEvents';
 import { MessageNotifier } from './notifier';
 import { handleListenError } from './portConflict';
 import { StatusBar } from './statusBar';
+import { CodeActions } from './views/codeActions';
 import { ChatViewProvider } from './views/chatView';
 import { PeersTreeProvider } from './views/peersTree';
 
@@ -78,6 +79,7 @@ export function activate(context: vscode.ExtensionContext): PeerChatApi {
         command: (name) => void vscode.commands.executeCommand(name === 'connect' ? 'peerchat.connect' : 'peerchat.copyMyAddress'),
       },
       log,
+      owner.register(new CodeActions(log)),
     ),
   );
   owner.register(vscode.window.registerWebviewViewProvider(ChatViewProvider.viewId, chatView));

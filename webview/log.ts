@@ -7,6 +7,7 @@ import { ChatModel } from './chatModel';
 import type { FrameScheduler } from './frame';
 import type { Host } from './host';
 import type { StateSaver } from './persist';
+import type { CodeActions } from './markdownDom';
 import { el, renderMessage, type MessageActions } from './render';
 
 /** How many messages of a conversation are in the DOM at first; "Show earlier" adds more. */
@@ -38,11 +39,13 @@ export class MessageLog {
     private readonly host: Host,
     private readonly frame: FrameScheduler,
     saver: StateSaver,
+    code: CodeActions,
   ) {
     this.restoreFromBottom = model.persisted.fromBottom ?? 0;
     this.actions = {
       retry: (id) => host.post({ type: 'retry', id }),
       cancel: (id) => host.post({ type: 'cancel', id }),
+      code,
     };
     logEl.addEventListener('scroll', () => {
       const fromBottom = logEl.scrollHeight - logEl.scrollTop - logEl.clientHeight;

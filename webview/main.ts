@@ -1,6 +1,7 @@
 /** Chat webview entry: builds the parts, routes the host's messages to them, draws once per frame. */
 import { EVERYONE, type HostToWebview, type WebviewToHost } from '../src/protocol/webviewMessages';
 import { ChatModel } from './chatModel';
+import { CodeRequests } from './codeRequests';
 import { Composer } from './composer';
 import { FrameScheduler, OnceMark } from './frame';
 import { Host } from './host';
@@ -26,7 +27,8 @@ const firstRender = new OnceMark('peerchat:first-render'); // for the benchmarks
 const selfEl = $('self');
 const convInfo = $('convinfo');
 const tabs = new Tabs($('tabs'), model, select);
-const log = new MessageLog($('log'), model, host, frame, saver);
+const code = new CodeRequests(host);
+const log = new MessageLog($('log'), model, host, frame, saver, code);
 const composer = new Composer($('composer') as HTMLFormElement, $('input') as HTMLTextAreaElement, model, host, saver, () => log.follow());
 
 function render(): void {
@@ -74,6 +76,12 @@ function onHost(msg: HostToWebview): void {
       break;
     case 'focus':
       select(msg.conversation);
+      return;
+    case 'snippetStatus':
+      code.answered(msg.key, msg.status, msg.detail);
+      return;
+    case 'pasteLanguage':
+      composer.pasteAnswered(msg.id, msg.lang);
       return;
     default: {
       const never: never = msg;

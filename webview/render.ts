@@ -1,8 +1,11 @@
 /**
- * DOM building for the chat: elements, one message row, long-word breaks, folding. Peer text only
- * ever goes through textContent or text nodes: never parsed as HTML.
+ * DOM building for the chat: elements, one message row, folding. Peer text only ever goes
+ * through textContent or text nodes (Markdown through its tree of allowed elements): never parsed
+ * as HTML.
  */
 import type { ChatMessage, DeliveryState } from '../src/protocol/webviewMessages';
+import { looksLikeMarkdown, renderMarkdown } from './markdown';
+import { appendBreakable, type CodeActions, mdDom } from './markdownDom';
 
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -40,26 +43,21 @@ const STATE_LABEL: Record<DeliveryState, [string, string]> = {
 export interface MessageActions {
   retry(id: string): void;
   cancel(id: string): void;
+  code: CodeActions;
 }
 
-/**
- * Puts `text` into `host` as text nodes, with a <wbr> every 80 characters inside long runs
- * without white space: the browser's line breaking of one 60 KB word takes seconds, with break
- * opportunities it takes milliseconds. textContent stays exactly the text.
- */
+/** Puts plain `text` into `host` (long words get break opportunities, see appendBreakable). */
 export function setBreakableText(host: HTMLElement, text: string): void {
   host.replaceChildren();
-  const parts = text.split(/(\S{80,})/);
-  for (const part of parts) {
-    if (part.length >= 80 && !/\s/.test(part)) {
-      for (let i = 0; i < part.length; i += 80) {
-        if (i > 0) host.append(document.createElement('wbr'));
-        host.append(part.slice(i, i + 80));
-      }
-    } else if (part) {
-      host.append(part);
-    }
-  }
+  appendBreakable(host, text);
+}
+
+/** Message text: Markdown when it has any of its marks, else plain text (the fast path of a burst). */
+function setMessageText(host: HTMLElement, text: string, code: CodeActions): void {
+  if (!looksLikeMarkdown(text)) return setBreakableText(host, text);
+  host.replaceChildren();
+  host.classList.add('md');
+  mdDom(renderMarkdown(text), host, code);
 }
 
 const FOLD_CHARS = 1500;
@@ -87,14 +85,14 @@ export function renderMessage(m: ChatMessage, showPeer: boolean, actions: Messag
   const long = m.text.length > FOLD_CHARS || m.text.split('\n', FOLD_LINES + 1).length > FOLD_LINES;
   // A long text is folded and only its start is laid out: a 60 KB word costs seconds of layout.
   const body = el('div', long ? 'text folded' : 'text');
-  setBreakableText(body, long ? foldedText(m.text) : m.text);
+  setMessageText(body, long ? foldedText(m.text) : m.text, actions.code);
   row.append(head, body);
   if (long) {
     const toggle = el('button', 'more-text', `Show all (${m.text.length.toLocaleString()} characters)`);
     toggle.type = 'button';
     toggle.addEventListener('click', () => {
       const folded = body.classList.toggle('folded');
-      setBreakableText(body, folded ? foldedText(m.text) : m.text);
+      setMessageText(body, folded ? foldedText(m.text) : m.text, actions.code);
       toggle.textContent = folded ? `Show all (${m.text.length.toLocaleString()} characters)` : 'Show less';
     });
     row.append(toggle);

@@ -4,8 +4,12 @@
  * of Node code.
  */
 import type { ChatMessage, DeliveryState, EVERYONE as CORE_EVERYONE, NodeStatus, PeerStateName, PeerView, SelfInfo } from '../core/chatTypes';
+import { type CodeLocation, MAX_LOCATION_PATH } from './snippet';
 
-export type { ChatMessage, DeliveryState, NodeStatus, PeerStateName, PeerView, SelfInfo };
+export type { ChatMessage, CodeLocation, DeliveryState, NodeStatus, PeerStateName, PeerView, SelfInfo };
+
+/** A received snippet against the receiver's workspace. */
+export type SnippetStatus = 'same' | 'differs' | 'missing' | 'refused';
 
 /**
  * The conversation that holds broadcasts and shows everything received. Mirrors `EVERYONE` in
@@ -24,7 +28,11 @@ export type HostToWebview =
   | { type: 'peers'; peers: PeerView[] }
   | { type: 'self'; self: SelfInfo }
   /** Show this conversation (from "Send Message…" on a peer row). */
-  | { type: 'focus'; conversation: string };
+  | { type: 'focus'; conversation: string }
+  /** Answers `checkSnippet`. */
+  | { type: 'snippetStatus'; key: string; status: SnippetStatus; detail?: string }
+  /** Answers `paste`: the language of the editor the text came from, or null (not from an editor). */
+  | { type: 'pasteLanguage'; id: number; lang: string | null };
 
 export type WebviewToHost =
   | { type: 'ready' }
@@ -36,12 +44,30 @@ export type WebviewToHost =
   | { type: 'cancel'; id: string }
   /** The user is looking at this conversation (read receipts, notifications). */
   | { type: 'viewing'; conversation: string | null }
-  | { type: 'command'; command: 'connect' | 'copyMyAddress' };
+  | { type: 'command'; command: 'connect' | 'copyMyAddress' }
+  /** A web link was clicked: the host checks it and opens it through VS Code (which asks). */
+  | { type: 'openLink'; url: string }
+  /** A code location or a snippet's Open: the host resolves the path inside the workspace. */
+  | { type: 'openLocation'; location: CodeLocation; code?: string; lang?: string }
+  | { type: 'checkSnippet'; key: string; location: CodeLocation; code: string }
+  | { type: 'compareSnippet'; location: CodeLocation; code: string; lang: string }
+  | { type: 'openUntitled'; code: string; lang: string }
+  | { type: 'insertCode'; code: string }
+  | { type: 'copy'; text: string }
+  /** Several lines pasted into the composer: were they copied from an editor, and in which language? */
+  | { type: 'paste'; id: number; text: string };
 
 /** Longest text the webview may hand to the host in one message. */
 export const MAX_COMPOSER_TEXT = 64 * 1024;
 
 const isStr = (v: unknown, max = 1024): v is string => typeof v === 'string' && v.length <= max;
+const isLine = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= 10_000_000;
+
+export function isLocation(v: unknown): v is CodeLocation {
+  if (typeof v !== 'object' || v === null) return false;
+  const l = v as Record<string, unknown>;
+  return isStr(l.path, MAX_LOCATION_PATH) && l.path.length > 0 && isLine(l.start) && isLine(l.end) && l.end >= l.start && (l.column === undefined || isLine(l.column));
+}
 
 /** Validates what the webview posts; anything else is ignored by the host. */
 export function isWebviewToHost(v: unknown): v is WebviewToHost {
@@ -61,6 +87,22 @@ export function isWebviewToHost(v: unknown): v is WebviewToHost {
       return typeof m.before === 'number' && Number.isFinite(m.before);
     case 'command':
       return m.command === 'connect' || m.command === 'copyMyAddress';
+    case 'openLink':
+      return isStr(m.url, 2048);
+    case 'openLocation':
+      return isLocation(m.location) && (m.code === undefined || isStr(m.code, MAX_COMPOSER_TEXT)) && (m.lang === undefined || isStr(m.lang, 40));
+    case 'checkSnippet':
+      return isStr(m.key, 40) && isLocation(m.location) && isStr(m.code, MAX_COMPOSER_TEXT);
+    case 'compareSnippet':
+      return isLocation(m.location) && isStr(m.code, MAX_COMPOSER_TEXT) && isStr(m.lang, 40);
+    case 'openUntitled':
+      return isStr(m.code, MAX_COMPOSER_TEXT) && isStr(m.lang, 40);
+    case 'insertCode':
+      return isStr(m.code, MAX_COMPOSER_TEXT);
+    case 'copy':
+      return isStr(m.text, MAX_COMPOSER_TEXT);
+    case 'paste':
+      return typeof m.id === 'number' && isStr(m.text, MAX_COMPOSER_TEXT);
     default:
       return false;
   }
@@ -118,6 +160,10 @@ export function isHostToWebview(v: unknown): v is HostToWebview {
       return isSelf(m.self);
     case 'focus':
       return typeof m.conversation === 'string';
+    case 'snippetStatus':
+      return isStr(m.key, 40) && (m.status === 'same' || m.status === 'differs' || m.status === 'missing' || m.status === 'refused') && (m.detail === undefined || isStr(m.detail, 500));
+    case 'pasteLanguage':
+      return typeof m.id === 'number' && (m.lang === null || isStr(m.lang, 40));
     default:
       return false;
   }

@@ -4,6 +4,7 @@ import { ChatMessage } from '../core/chatTypes';
 import { PeerNode } from '../core/node';
 import { RateBudget } from '../core/rateBudget';
 import { HostToWebview, isWebviewToHost } from '../protocol/webviewMessages';
+import type { CodeActions } from './codeActions';
 import { buildChatHtml } from './webviewHtml';
 
 export interface ChatViewHandlers {
@@ -34,6 +35,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     private readonly node: PeerNode,
     private readonly handlers: ChatViewHandlers,
     private readonly log: vscode.LogOutputChannel,
+    private readonly code: CodeActions,
   ) {}
 
   get isVisible(): boolean {
@@ -155,6 +157,33 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         break;
       case 'command':
         this.handlers.command(m.command);
+        break;
+      case 'openLink':
+        void this.code.openLink(m.url).catch((e: Error) => this.log.warn(`chat: could not open a link: ${e.message}`));
+        break;
+      case 'openLocation':
+        void this.code.openLocation(m.location, m.code, m.lang).catch((e: Error) => this.log.warn(`chat: could not open ${m.location.path.slice(0, 100)}: ${e.message}`));
+        break;
+      case 'checkSnippet':
+        void this.code.status(m.location, m.code).then(
+          (r) => this.post({ type: 'snippetStatus', key: m.key, ...r }),
+          (e: Error) => this.post({ type: 'snippetStatus', key: m.key, status: 'refused', detail: e.message.slice(0, 300) }),
+        );
+        break;
+      case 'compareSnippet':
+        void this.code.compare(m.location, m.code, m.lang).catch((e: Error) => this.log.warn(`chat: could not compare with ${m.location.path.slice(0, 100)}: ${e.message}`));
+        break;
+      case 'openUntitled':
+        void this.code.openUntitled(m.code, m.lang);
+        break;
+      case 'insertCode':
+        void this.code.insert(m.code);
+        break;
+      case 'copy':
+        void this.code.copy(m.text);
+        break;
+      case 'paste':
+        this.post({ type: 'pasteLanguage', id: m.id, lang: this.code.pasteLanguage(m.text) });
         break;
       default: {
         const never: never = m;
