@@ -77,6 +77,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     this.peers.restore(this.store.loadPeers());
     this.saver = new PeerSaver(this.peers, this.store);
     this.blocking = new Blocking(this.store, this.limits.maxBlocked, (remote, reason, line) => this.logDrop(remote, reason, line, 'info'));
+    this.blocking.dropCovered(this.peers);
     this.me = new Self(() => ({ name: this.opts.name, host: this.opts.host, advertisedIp: this.opts.advertisedIp, port: this.opts.port }));
     this.history = new MessageLog(this.store, this.limits.maxHistory, now, (m) => this.emit('message', m), this.limits.maxHistoryMemoryBytes);
     const ctx: NodeContext = {
@@ -314,6 +315,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     if (!isDialectName(dialect)) {
       throw new PeerChatError('ERR_BAD_INPUT', `unknown dialect "${dialect}": one of ${Object.keys(DIALECT_LABELS).join(', ')}`);
     }
+    this.blocking.assertAllowed(target, findPeer(this.peers, target));
     const peer = resolvePeer(this.peers, this.me, target);
     return this.peers.upsert(peer, { dialect, dialectManual: true, protocol: peer.protocol ?? 'classic' });
   }

@@ -283,6 +283,21 @@ describe('block list: a running node', () => {
     assert.equal(n.peers.byNodeId(eve.nodeId), undefined, 'its origin is not learned');
   });
 
+  it('messages queued for a blocked node stay in the outbox until the user cancels them', async () => {
+    const a = await node('ana');
+    const b = await node('ben');
+    assert.ok((await a.n.connect(`${HOST}:${b.n.listeningPort}`)).ok);
+    await until('session', () => a.n.activeResources().sessions === 1);
+    await b.n.shutdown();
+    await until('ben away', () => a.n.activeResources().sessions === 0);
+    const { message, result } = await a.n.send(`node:${b.n.nodeId}`, 'waits for ben');
+    assert.ok(result.queued);
+    const r = a.n.block(`node:${b.n.nodeId}`);
+    assert.equal(r.queued, 1);
+    assert.deepEqual(a.n.outboxEntries().map((e) => e.message.id), [message.id], 'still queued');
+    assert.ok(a.n.cancel(message.id), 'and the user can cancel it');
+  });
+
   it('refuses to block itself', async () => {
     const { n } = await node('ana');
     assert.throws(() => n.block(n.nodeId), /this node itself/);
@@ -306,6 +321,16 @@ describe('block list: a running node', () => {
     await second.n.shutdown();
     const third = new PeerNode({ host: HOST, port: 0, name: 'ana', advertisedIp: HOST, store: new FileStore(dir, 100) });
     assert.deepEqual(third.blocked().map((b) => b.target), [`node:${id}`, '[2001:db8::1]:80']);
+  });
+
+  it('a peer that peers.json still holds (a crash before it was saved) is not restored, nor set a dialect', () => {
+    const store = new MemoryStore();
+    store.peers = [{ address: '10.1.2.3:5000', host: '10.1.2.3', port: 5000, name: 'old', source: 'message' }];
+    store.blocked = [{ kind: 'ip', value: '10.1.2.3', added: 1 }];
+    const n = new PeerNode({ host: HOST, port: 0, name: 'a', advertisedIp: HOST, store });
+    assert.equal(n.peers.size, 0);
+    assert.throws(() => n.setDialect('10.1.2.3:5000', 'json'), /is blocked/);
+    assert.equal(n.peers.size, 0);
   });
 
   it('a MemoryStore keeps the list for the nodes built on it', () => {

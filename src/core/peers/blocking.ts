@@ -149,6 +149,15 @@ export class Blocking {
     return { ...toBlockedView(entry), restored: back.map((p) => p.address) };
   }
 
+  /**
+   * Takes out of the table the peers the list covers: peers.json is saved a moment after
+   * blocked.json, so a crash in between must not bring a blocked peer back at the next start.
+   */
+  dropCovered(peers: PeerTable): void {
+    if (this.list.size === 0) return;
+    for (const p of peers.list()) if (this.list.match({ address: p.address, nodeId: p.nodeId })) peers.remove(p.address);
+  }
+
   save(): void {
     this.store.saveBlocked?.(this.list.toStored());
   }
