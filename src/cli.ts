@@ -31,6 +31,12 @@ commands:
   /verify HOST:PORT|NODEID show the safety number you and a PeerChat peer both see
   /trust NODEID|HOST:PORT  mark a peer's key verified (after comparing the safety number); after
                            a key change at its address, accept the new key
+  /block HOST:PORT|IP|NODEID
+                           block a peer: its connections are closed at once, nothing from it is
+                           shown, it is never dialed, and it leaves /peers (kept across restarts)
+  /unblock HOST:PORT|IP|NODEID
+                           undo /block (the peers it removed come back)
+  /blocked                 list what is blocked
   /outbox                  list messages waiting for native peers that are away
   /cancel ID               cancel a queued message
   /history [N]             show the last N messages
@@ -191,6 +197,29 @@ function main(): void {
           if (changed) node.trustNewIdentity(changed.address);
           const rec = node.setVerified(changed ? changed.address : target, true);
           out({ type: 'trusted', peer: rec.address, nodeId: rec.nodeId, verified: rec.verified === true }, `  ${safe(rec.name)} (${safe(rec.address)}) is verified${changed ? `, with the new key ${safe(rec.nodeId)}` : ''}`);
+          break;
+        }
+        case '/block': {
+          const r = node.block(arg);
+          const queued = r.queued ? `; ${r.queued} queued message${r.queued === 1 ? '' : 's'} for it stay in the outbox until you /cancel them` : '';
+          out(
+            { type: 'blocked', target: r.target, kind: r.kind, removed: r.removed, queued: r.queued, ...(r.label ? { label: r.label } : {}) },
+            `  blocked ${safe(r.target)}${r.label ? ` (${safe(r.label)})` : ''}${r.removed.length ? `; removed ${safe(r.removed.join(', '))} from the peers` : ''}${queued}. /unblock ${safe(r.target)} undoes it`,
+          );
+          break;
+        }
+        case '/unblock': {
+          const r = node.unblock(arg);
+          if (!r) {
+            error(`${arg} is not blocked: /blocked lists what is`);
+            break;
+          }
+          out({ type: 'unblocked', target: r.target, kind: r.kind, restored: r.restored }, `  unblocked ${safe(r.target)}${r.restored.length ? `; ${safe(r.restored.join(', '))} back in the peers` : ''}`);
+          break;
+        }
+        case '/blocked': {
+          const list = node.blocked();
+          out({ type: 'blocklist', entries: list }, list.length ? list.map((b) => `  ${safe(b.target)}${b.label ? ` (${safe(b.label)})` : ''} since ${new Date(b.added).toLocaleString()}`).join('\n') : '  nothing is blocked');
           break;
         }
         case '/cancel':

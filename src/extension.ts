@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { registerTrustCommands } from './trustCommands';
+import { registerBlockCommands } from './blockCommands';
 import { PeerChatConfig, readConfig, SECTION } from './config';
 import { EVERYONE } from './core/chatTypes';
 import { PeerNode } from './core/node';
@@ -114,6 +115,7 @@ export function activate(context: vscode.ExtensionContext): PeerChatApi {
   const commandContext = { node, config: () => config, showChat: (conversation?: string) => chatView.show(conversation), startNode, log };
   owner.register(registerCommands(commandContext));
   owner.register(registerTrustCommands(commandContext));
+  owner.register(registerBlockCommands(commandContext));
 
   owner.register(
     vscode.workspace.onDidChangeConfiguration(async (e) => {

@@ -3,6 +3,7 @@ import type { ChatMessage } from './chatTypes';
 import type { MessageLog } from './history/log';
 import type { Identity } from './identity/identity';
 import type { Limits } from './limits';
+import type { BlockQuery } from './peers/blocklist';
 import type { PeerTable } from './peers/table';
 import type { Self } from './self';
 import type { Transport } from './transport';
@@ -30,6 +31,9 @@ export interface NodeContext {
   log(level: LogLevel, text: string): void;
   /** A warning about untrusted input, rate-limited per remote IP and kind of problem. */
   logDrop(remote: string, reason: string, line: string, level?: LogLevel): void;
+  /** True (and logged, rate-limited) when the block list covers any of these facts: the caller
+   *  drops what it was handling. `what` says what was refused and from where. */
+  blocked(q: BlockQuery, remote: string, what: string): boolean;
   /** A system line in a conversation. */
   system(conversation: string, text: string): ChatMessage;
 }

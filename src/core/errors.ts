@@ -9,7 +9,8 @@ export type PeerChatErrorCode =
   | 'ERR_NOT_RUNNING'
   | 'ERR_TOO_LARGE'
   | 'ERR_STORE'
-  | 'ERR_IDENTITY';
+  | 'ERR_IDENTITY'
+  | 'ERR_BLOCKED';
 
 /** An error with a code and enough context to act on ("could not listen on 0.0.0.0:6000: address in use"). */
 export class PeerChatError extends Error {

@@ -99,6 +99,11 @@ export interface Limits {
   /** Messages of history sent when the chat opens; older ones come in pages on demand, so a
    *  100,000-message history opens as fast as a short one. */
   webviewPageSize: number;
+
+  // ---- the block list (Block Peer)
+  /** Entries of the block list (IPs, addresses, node ids): it is read on every accepted
+   *  connection and kept in one small file, so it stays small; past it, blocking is refused. */
+  maxBlocked: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -147,6 +152,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   reconnectMaxMs: 30_000,
   maxWebviewMessagesPerSecond: 50,
   webviewPageSize: 1_000,
+  maxBlocked: 1_000,
 });
 
 export function withLimits(overrides?: Partial<Limits>): Limits {

@@ -21,6 +21,8 @@ import { dropKey, LogThrottle } from './logThrottle';
 import { validateName } from './names';
 import { NativeChannel } from './native/channel';
 import { Liveness } from './peers/liveness';
+import { BlockedView, BlockParts, BlockResult, Blocking, toBlockedView } from './peers/blocking';
+import { formatBlock, parseBlockTarget } from './peers/blocklist';
 import { findPeer, resolvePeer, checkText } from './peers/resolve';
 import { PeerSaver } from './peers/save';
 import { Safety, safetyOf, setVerified, trustNewIdentity } from './peers/trust';
@@ -34,6 +36,7 @@ import type { NodeEvents, NodeOptions } from './nodeOptions';
 
 export type { LogLevel } from './context';
 export type { PeerResult } from './channel';
+export type { BlockedView, BlockResult } from './peers/blocking';
 export type { NodeEvents, NodeOptions } from './nodeOptions';
 
 export class PeerNode extends EventEmitter<NodeEvents> {
@@ -50,6 +53,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   private readonly inbound: ClassicInbound;
   private readonly native: NativeChannel;
   private readonly liveness: Liveness;
+  private readonly blocking: Blocking;
   private readonly ctx: NodeContext;
   private listener: ClassicListener | undefined;
   private statusValue: NodeStatus = { state: 'stopped' };
@@ -72,6 +76,8 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     this.peers = new PeerTable(this.limits.maxPeers);
     this.peers.restore(this.store.loadPeers());
     this.saver = new PeerSaver(this.peers, this.store);
+    this.blocking = new Blocking(this.store, this.limits.maxBlocked, (remote, reason, line) => this.logDrop(remote, reason, line, 'info'));
+    this.blocking.dropCovered(this.peers);
     this.me = new Self(() => ({ name: this.opts.name, host: this.opts.host, advertisedIp: this.opts.advertisedIp, port: this.opts.port }));
     this.history = new MessageLog(this.store, this.limits.maxHistory, now, (m) => this.emit('message', m), this.limits.maxHistoryMemoryBytes);
     const ctx: NodeContext = {
@@ -82,12 +88,13 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       self: this.me,
       peers: this.peers,
       history: this.history,
-      transport: options.transport ?? tcpTransport,
+      transport: this.blocking.guard(options.transport ?? tcpTransport),
       native: () => !!this.opts.native,
       running: () => !!this.listener,
       stopSignal: () => this.stopSignal.signal,
       log: (level, text) => this.emit('log', level, text),
       logDrop: (remote, reason, line, level = 'warn') => this.logDrop(remote, reason, line, level),
+      blocked: (q, remote, what) => this.blocking.refuse(q, remote, what),
       system: (conversation, text) => this.history.add({ conversation, direction: 'system', name: '', text, peer: conversation === EVERYONE ? undefined : conversation }),
     };
     this.native = new NativeChannel(ctx, this.store);
@@ -136,7 +143,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   }
 
   peerViews(): PeerView[] {
-    return this.peers.list().map(toPeerView);
+    return this.peers.list().filter((p) => !this.blocking.list.match({ address: p.address, nodeId: p.nodeId })).map(toPeerView);
   }
 
   /** The kept history (at most maxHistory messages), oldest first. */
@@ -243,6 +250,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
    */
   async send(target: string, text: string): Promise<{ message: ChatMessage; result: PeerResult }> {
     checkText(text, this.limits.maxOutgoingTextBytes);
+    this.blocking.assertAllowed(target, findPeer(this.peers, target));
     const peer = resolvePeer(this.peers, this.me, target);
     return this.channelOf(peer).send(peer, text);
   }
@@ -263,6 +271,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
       this.history.update(m, { state: 'sending', error: undefined });
       return this.deliverBroadcast(m);
     }
+    this.blocking.assertAllowed(m.conversation, findPeer(this.peers, m.conversation));
     const peer = resolvePeer(this.peers, this.me, m.conversation);
     return [(await this.channelOf(peer).send(peer, m.text, m)).result];
   }
@@ -280,6 +289,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     const addr = parseAddress(address);
     const key = addressKey(addr);
     if (this.me.isMe(addr)) throw new PeerChatError('ERR_BAD_ADDRESS', `${key} is this node's own address`);
+    this.blocking.assertAllowed(key, this.peers.get(key));
     const peer = this.peers.get(key) ?? this.peers.upsert(addr, { source: 'connect' });
     if (peer.protocol === 'native' && peer.nodeId && this.native.sessions.isReady(peer.nodeId)) {
       this.peers.upsert(addr, { wanted: true });
@@ -305,6 +315,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     if (!isDialectName(dialect)) {
       throw new PeerChatError('ERR_BAD_INPUT', `unknown dialect "${dialect}": one of ${Object.keys(DIALECT_LABELS).join(', ')}`);
     }
+    this.blocking.assertAllowed(target, findPeer(this.peers, target));
     const peer = resolvePeer(this.peers, this.me, target);
     return this.peers.upsert(peer, { dialect, dialectManual: true, protocol: peer.protocol ?? 'classic' });
   }
@@ -341,12 +352,52 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     return rec;
   }
 
+  /**
+   * Blocks an IP (every connection from it, every address on it), a `HOST:PORT` or a node id
+   * (`node:ID` or 64 hex): closed at accept or right after TLS, never shown, never dialed. The
+   * peers it covers leave the Peers view (unblock brings them back); their queued messages stay
+   * in the outbox until the user cancels them. The list is stored.
+   */
+  block(target: string): BlockResult {
+    const t = parseBlockTarget(target);
+    if ((t.kind === 'node' && t.value === this.nodeId) || (t.kind === 'address' && this.me.isMe(parseAddress(t.value)))) {
+      throw new PeerChatError('ERR_BAD_INPUT', `${formatBlock(t)} is this node itself: it cannot be blocked`);
+    }
+    const r = this.blocking.block(t, this.ctx.now(), this.blockParts());
+    this.emit('log', 'info', `blocked ${r.target}${r.removed.length ? `; removed ${r.removed.join(', ')} from the peers` : ''}${r.queued ? `; ${r.queued} queued messages stay in the outbox until cancelled` : ''}`);
+    this.emit('blocked');
+    return r;
+  }
+
+  /** Removes an entry of the block list; the peers it removed come back as known. Undefined when it was not blocked. */
+  unblock(target: string): (BlockedView & { restored: string[] }) | undefined {
+    const r = this.blocking.unblock(parseBlockTarget(target), this.blockParts());
+    if (!r) return undefined;
+    this.emit('log', 'info', `unblocked ${r.target}`);
+    this.emit('blocked');
+    return r;
+  }
+
+  /** The block list, oldest first. */
+  blocked(): BlockedView[] {
+    return this.blocking.list.list().map(toBlockedView);
+  }
+
   /** The user has seen a conversation: send read receipts to native peers (if enabled). */
   markRead(conversation: string): void {
     if (this.opts.readReceipts) this.native.delivery.markRead(conversation);
   }
 
   // ---------------------------------------------------------------- routing
+
+  private blockParts(): BlockParts {
+    return {
+      peers: this.peers,
+      sessions: () => this.native.sessions.entries(),
+      forget: (id) => this.native.forget(id),
+      queuedFor: (ids) => this.outboxEntries().filter((e) => ids.has(e.to)).length,
+    };
+  }
 
   private channelOf(peer: PeerRecord): Channel {
     return peer.protocol === 'native' && peer.nodeId ? this.native : this.classic;

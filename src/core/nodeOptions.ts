@@ -35,4 +35,6 @@ export interface NodeEvents {
   /** A message was added to history or changed (state); same id = same message. */
   message: [ChatMessage];
   log: [LogLevel, string];
+  /** The block list changed (block, unblock). */
+  blocked: [];
 }

@@ -4,6 +4,7 @@ import { ChatMessage } from './chatTypes';
 import { Identity } from './identity/identity';
 import { DEFAULT_LIMITS } from './limits';
 import { OutboxEntry } from './native/outbox';
+import type { BlockEntry } from './peers/blocklist';
 import { StoredPeer } from './peers/table';
 
 /** Where the node keeps its peer directory and chat history. */
@@ -20,6 +21,9 @@ export interface Store {
   saveOutbox(entries: OutboxEntry[]): void;
   /** This node's identity (key pair and certificate): the same every time for the same store. */
   loadIdentity(): Identity;
+  /** The block list (see peers/blocklist.ts); a store without these keeps it for the session only. */
+  loadBlocked?(): BlockEntry[];
+  saveBlocked?(entries: BlockEntry[]): void;
   flush(): void;
 }
 
@@ -60,6 +64,7 @@ const NEWLINE = 0x0a;
  */
 export class FileStore implements Store {
   private readonly peersFile: string;
+  private readonly blockedFile: string;
   private readonly outboxFile: string;
   private readonly historyFile: string;
   private readonly maxHistoryBytes: number;
@@ -83,6 +88,7 @@ export class FileStore implements Store {
     options: FileStoreOptions = {},
   ) {
     this.peersFile = path.join(dir, 'peers.json');
+    this.blockedFile = path.join(dir, 'blocked.json');
     this.outboxFile = path.join(dir, 'outbox.json');
     this.historyFile = path.join(dir, 'history.jsonl');
     this.maxHistoryBytes = options.maxHistoryBytes ?? DEFAULT_LIMITS.maxHistoryBytes;
@@ -121,6 +127,16 @@ export class FileStore implements Store {
 
   savePeers(peers: StoredPeer[]): void {
     this.atomicWrite(this.peersFile, JSON.stringify(peers, null, 1));
+  }
+
+  /** `blocked.json`, written whole (it is small and bounded) like peers.json. */
+  loadBlocked(): BlockEntry[] {
+    const data = this.readJson(this.blockedFile);
+    return Array.isArray(data) ? (data as BlockEntry[]) : [];
+  }
+
+  saveBlocked(entries: BlockEntry[]): void {
+    this.atomicWrite(this.blockedFile, JSON.stringify(entries, null, 1));
   }
 
   loadOutbox(): OutboxEntry[] {
@@ -434,6 +450,13 @@ export class MemoryStore implements Store {
   history: ChatMessage[] = [];
   loadPeers(): StoredPeer[] {
     return this.peers;
+  }
+  blocked: BlockEntry[] = [];
+  loadBlocked(): BlockEntry[] {
+    return this.blocked;
+  }
+  saveBlocked(entries: BlockEntry[]): void {
+    this.blocked = entries;
   }
   savePeers(peers: StoredPeer[]): void {
     this.peers = peers;

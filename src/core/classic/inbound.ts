@@ -79,6 +79,7 @@ export class ClassicInbound {
       return;
     }
     const key = formatHostPort(addr.host, addr.port);
+    if (ctx.blocked({ ip: p.remoteIp, address: key }, remote, `a classic message from ${remote} as ${key}`)) return;
     if ((m.kind === 'exit' || m.kind === 'disconnect') && !this.sameMachine(addr.host, p.remoteIp)) {
       // Only the peer itself (its own IP, or this machine for local programs) can say it left.
       ctx.logDrop(remote, 'exit for another host', `ignored ${m.kind} from ${remote} naming ${key}: only ${key} itself can say it left`);

@@ -36,6 +36,7 @@ export class PeerExchange {
       if (p.nodeId === ctx.nodeId || ctx.peers.byNodeId(p.nodeId)) continue;
       const addr = tryParseAddress(p.address);
       if (!addr || ctx.self.isMe(addr)) continue;
+      if (ctx.blocked({ nodeId: p.nodeId, address: addressKey(addr) }, `${s.remoteIp}:0`, `a peer learned from ${s.remoteIp}`)) continue;
       // Exchange adds peers; it never rebinds an address we know (classic or native) to a key.
       if (ctx.peers.get(addressKey(addr))) continue;
       if (learned >= ctx.limits.maxLearnedPeers) {

@@ -85,6 +85,8 @@ export class Mesh {
     const duplicate = ctx.history.has(f.id) || !this.seen.add(f.id, f.ts);
     s.sendControl({ type: 'ack', id: f.id });
     if (duplicate) return;
+    // Neither shown nor forwarded: this node does not amplify a peer its user blocked.
+    if (ctx.blocked({ nodeId: f.origin, address: f.originAddress }, `${s.remoteIp}:0`, `a message relayed by ${s.remoteIp} from a blocked origin`)) return;
     const fromRec = ctx.peers.byNodeId(s.remote!.nodeId);
     let originRec = ctx.peers.byNodeId(f.origin);
     // A claimed origin address is only a hint: it must be an address, and not ours.

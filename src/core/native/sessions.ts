@@ -142,6 +142,10 @@ export class Sessions {
         sec.stream.destroy();
         return false; // connected to itself
       }
+      if (ctx.blocked({ nodeId: sec.peerId, ip: remoteIp, address: dialedAddress }, `${remoteIp}:0`, `a native session from ${remoteIp} (node ${sec.peerId.slice(0, 12)}…)`)) {
+        sec.stream.destroy();
+        return false;
+      }
       const stranger = !this.isOwn(sec.peerId, dialedAddress);
       const admission = admitSession(ctx.limits, { sessions: this.ready.size + this.handshaking.size, strangers: this.strangers.size, strangersFromIp: this.strangersFrom(remoteIp) }, { own: !stranger, inbound: !initiator });
       if (admission.kind === 'refuse') {
@@ -287,6 +291,11 @@ export class Sessions {
       return false;
     }
     const key = addressKey(addr);
+    if (ctx.blocked({ address: key, nodeId: remoteId }, `${s.remoteIp}:0`, `a native session from ${s.remoteIp} as ${key}`)) {
+      this.ready.delete(remoteId);
+      s.close(`${key} is blocked`); // no error frame: a blocked peer is not told why
+      return false;
+    }
     const pinned = ctx.peers.get(key);
     if (pinned?.protocol === 'native' && pinned.proven && pinned.nodeId && pinned.nodeId !== remoteId) {
       // Trust on first use: another key at a pinned address is another node, never the one we
