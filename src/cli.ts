@@ -3,6 +3,7 @@
  *   node dist/cli.js --port P [--host H] [--advertise IP] [--name N] [--data DIR] [--json]
  * With --json: one command per stdin line, one JSON event per stdout line.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -14,12 +15,16 @@ import { defaultName, nameProblem } from './core/names';
 import { PeerNode, PeerResult } from './core/node';
 import { FileStore } from './core/store';
 import { clip, forTerminal, forTerminalLines, jsonForTerminal } from './core/text';
+import { fenceLanguageOfPath, snippetMessage } from './protocol/snippet';
 
 const USAGE = `usage: peerchat --port P [--host H] [--advertise IP] [--name N] [--data DIR] [--json]
 
 commands:
   /send HOST:PORT text     send a message to one peer
   /broadcast text          send to every known peer (plain text does the same)
+  /snippet HOST:PORT|NODEID FILE START END [comment]
+                           send lines START..END of FILE as a snippet (a fenced block naming the
+                           language and FILE:START-END, the path relative to this folder)
   /connect HOST:PORT       greet a peer and mark it connected
   /connectall              greet every known peer
   /disconnect HOST:PORT    tell a peer you leave (exit) and stop treating it as connected
@@ -43,6 +48,25 @@ commands:
   /quit                    say exit to connected peers and leave`;
 
 type CliEvent = { type: string } & Record<string, unknown>;
+
+/** Lines START..END (1-based, inclusive) of a local file as one snippet message. */
+function readSnippet(file: string | undefined, a: string | undefined, b: string | undefined, comment: string, maxBytes: number): string {
+  const start = Number(a);
+  const end = Number(b ?? a);
+  if (!file || !Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 1 || end < start) throw new PeerChatError('ERR_BAD_INPUT', 'usage: /snippet HOST:PORT|NODEID FILE START END [comment]');
+  const abs = path.resolve(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(abs, 'utf8');
+  } catch (err) {
+    throw new PeerChatError('ERR_BAD_INPUT', `could not read ${file}: ${(err as Error).message}`);
+  }
+  const all = text.replace(/\r\n?/g, '\n').split('\n');
+  if (start > all.length) throw new PeerChatError('ERR_BAD_INPUT', `${file} has ${all.length} lines, not ${start}`);
+  const rel = path.relative(process.cwd(), abs);
+  const shown = (rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.basename(abs)).split(path.sep).join('/');
+  return snippetMessage(all.slice(start - 1, Math.min(end, all.length)), start, fenceLanguageOfPath(shown), shown, comment.trim(), maxBytes);
+}
 
 function main(): void {
   let args;
@@ -161,6 +185,12 @@ function main(): void {
       switch (input.startsWith('/') ? cmd.toLowerCase() : '/broadcast-plain') {
         case '/send': {
           const { message, result } = await node.send(firstArg, afterFirst);
+          sent(result, message.id);
+          break;
+        }
+        case '/snippet': {
+          const [to, file, a, b] = rest;
+          const { message, result } = await node.send(to ?? '', readSnippet(file, a, b, rest.slice(4).join(' '), node.limits.maxOutgoingTextBytes));
           sent(result, message.id);
           break;
         }

@@ -14,6 +14,7 @@ import { coalesce, onNodeEvent } from './nodeEvents';
 import { MessageNotifier } from './notifier';
 import { handleListenError } from './portConflict';
 import { StatusBar } from './statusBar';
+import { registerShareCommands } from './shareCommands';
 import { CodeActions } from './views/codeActions';
 import { ChatViewProvider } from './views/chatView';
 import { PeersTreeProvider } from './views/peersTree';
@@ -84,6 +85,7 @@ export function activate(context: vscode.ExtensionContext): PeerChatApi {
     ),
   );
   owner.register(vscode.window.registerWebviewViewProvider(ChatViewProvider.viewId, chatView));
+  owner.register(vscode.window.registerWebviewPanelSerializer(ChatViewProvider.panelType, chatView));
 
   const notifier = owner.register(new MessageNotifier(chatView, () => config.notifications));
   owner.register(
@@ -116,6 +118,7 @@ export function activate(context: vscode.ExtensionContext): PeerChatApi {
   owner.register(registerCommands(commandContext));
   owner.register(registerTrustCommands(commandContext));
   owner.register(registerBlockCommands(commandContext));
+  owner.register(registerShareCommands({ ...commandContext, chat: chatView }));
 
   owner.register(
     vscode.workspace.onDidChangeConfiguration(async (e) => {

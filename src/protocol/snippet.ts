@@ -92,3 +92,40 @@ export function languageIdOf(fenceLang: string): string {
   const l = fenceLang.toLowerCase();
   return Object.hasOwn(LANGUAGE_ID, l) ? LANGUAGE_ID[l] : /^[\w-]{1,40}$/.test(l) ? l : 'plaintext';
 }
+
+const utf8 = new TextEncoder();
+const utf8Length = (s: string) => utf8.encode(s).length;
+
+/**
+ * One snippet message within `maxBytes`: a selection too large is clipped at a line, the location
+ * names what was sent, and a note says what was cut (native peers get one message, never pieces).
+ */
+export function snippetMessage(lines: string[], firstLine: number, lang: string, path: string, comment: string, maxBytes: number): string {
+  const build = (n: number) => {
+    const loc: CodeLocation = { path, start: firstLine, end: firstLine + n - 1 };
+    const cut = lines.length - n;
+    const note = cut > 0 ? `\n(clipped to fit one message: lines ${loc.start}–${loc.end} of ${firstLine}–${firstLine + lines.length - 1}; ${cut} line${cut === 1 ? '' : 's'} not sent)` : '';
+    return `${comment ? `${comment}\n\n` : ''}${formatSnippet(lines.slice(0, n).join('\n'), lang, loc)}${note}`;
+  };
+  let lo = 1;
+  let hi = lines.length;
+  if (utf8Length(build(hi)) <= maxBytes) return build(hi);
+  // The longest prefix of lines that fits (a single huge line is cut by characters).
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (utf8Length(build(mid)) <= maxBytes) lo = mid;
+    else hi = mid - 1;
+  }
+  const one = build(lo);
+  if (utf8Length(one) <= maxBytes) return one;
+  const room = Math.max(0, lines[0].length - (utf8Length(one) - maxBytes) - 64);
+  return snippetMessage([`${lines[0].slice(0, room)} …(line clipped)`], firstLine, lang, path, comment, maxBytes);
+}
+
+/** Fence words for file extensions (the terminal peer has no editor to ask). */
+const EXT_LANG: Record<string, string> = { ts: 'ts', tsx: 'tsx', js: 'js', mjs: 'js', cjs: 'js', jsx: 'jsx', py: 'python', c: 'c', h: 'c', cc: 'cpp', cpp: 'cpp', hpp: 'cpp', cs: 'cs', java: 'java', go: 'go', rs: 'rust', rb: 'ruby', php: 'php', kt: 'kotlin', sh: 'sh', bash: 'bash', json: 'json', yml: 'yaml', yaml: 'yaml', md: 'markdown', css: 'css', html: 'html', xml: 'xml', sql: 'sql', ini: 'ini', diff: 'diff' };
+
+export function fenceLanguageOfPath(path: string): string {
+  const ext = /\.([A-Za-z0-9]+)$/.exec(path)?.[1]?.toLowerCase() ?? '';
+  return Object.hasOwn(EXT_LANG, ext) ? EXT_LANG[ext] : '';
+}

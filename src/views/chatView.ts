@@ -16,19 +16,35 @@ export interface ChatViewHandlers {
   command(name: 'connect' | 'copyMyAddress'): void;
 }
 
+/** One place the chat is shown: the side bar view or an editor panel. */
+interface Surface {
+  readonly webview: vscode.Webview;
+  visible(): boolean;
+  ready: boolean;
+  /** The conversation the user is looking at there, or null when it is hidden. */
+  viewing: string | null;
+}
+
 /**
- * The Chat webview: waits for the webview's `ready`, then sends the full state; afterwards
- * batches message updates (one post per ~30 ms however many arrive).
+ * The Chat webview, in the side bar and in editor panels at once (same conversations, same
+ * state): waits for each webview's `ready`, then sends it the full state; afterwards batches
+ * message updates (one post per ~30 ms however many arrive) to all of them.
  */
-export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
+export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.WebviewPanelSerializer, vscode.Disposable {
   static readonly viewId = 'peerchat.chat';
-  private view: vscode.WebviewView | undefined;
-  private ready = false;
+  static readonly panelType = 'peerchat.chatPanel';
+  private readonly surfaces = new Set<Surface>();
+  private view: Surface | undefined;
+  private panel: vscode.WebviewPanel | undefined;
   private pendingFocus: string | undefined;
   private batch = new Map<string, ChatMessage>();
   private batchTimer: NodeJS.Timeout | undefined;
-  /** The conversation the user is looking at, or null when the view is hidden. */
-  viewing: string | null = null;
+
+  /** The conversation the user is looking at in a visible chat, or null. */
+  get viewing(): string | null {
+    for (const s of this.surfaces) if (s.visible() && s.viewing !== null) return s.viewing;
+    return null;
+  }
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -39,76 +55,129 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   ) {}
 
   get isVisible(): boolean {
-    return !!this.view?.visible;
+    return [...this.surfaces].some((s) => s.visible());
+  }
+
+  private options(): vscode.WebviewOptions {
+    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')] };
+  }
+
+  /** Same HTML, CSP and message guard for the view and every panel. */
+  private attach(webview: vscode.Webview, visible: () => boolean, onDispose: (f: () => void) => void, onHidden: (f: () => void) => void): Surface {
+    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
+    webview.options = this.options();
+    webview.html = buildChatHtml({
+      cspSource: webview.cspSource,
+      nonce: randomBytes(16).toString('base64'),
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'chat.css')).toString(),
+      codiconUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'codicons', 'codicon.css')).toString(),
+    });
+    const surface: Surface = { webview, visible, ready: false, viewing: null };
+    this.surfaces.add(surface);
+    const sub = webview.onDidReceiveMessage((m: unknown) => this.onMessage(surface, m));
+    onHidden(() => (surface.viewing = null));
+    onDispose(() => {
+      sub.dispose();
+      this.surfaces.delete(surface);
+    });
+    return surface;
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
-    this.view = view;
-    this.ready = false;
-    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
-    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
-    view.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
-    view.webview.html = buildChatHtml({
-      cspSource: view.webview.cspSource,
-      nonce: randomBytes(16).toString('base64'),
-      scriptUri: view.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
-      styleUri: view.webview.asWebviewUri(vscode.Uri.joinPath(media, 'chat.css')).toString(),
-      codiconUri: view.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'codicons', 'codicon.css')).toString(),
-    });
-    const subs: vscode.Disposable[] = [];
-    subs.push(view.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)));
-    subs.push(
-      view.onDidChangeVisibility(() => {
-        if (!view.visible) this.viewing = null;
-      }),
-    );
-    view.onDidDispose(() => {
-      subs.forEach((d) => d.dispose());
-      if (this.view === view) {
-        this.view = undefined;
-        this.ready = false;
-        this.viewing = null;
-      }
-    });
+    const s = this.attach(view.webview, () => view.visible, (f) => view.onDidDispose(f), (f) => view.onDidChangeVisibility(() => !view.visible && f()));
+    this.view = s;
+    view.onDidDispose(() => this.view === s && (this.view = undefined));
   }
 
-  /** Reveals the view and shows one conversation. */
+  /** A chat panel VS Code restores after a window reload. */
+  deserializeWebviewPanel(panel: vscode.WebviewPanel): Thenable<void> {
+    this.adoptPanel(panel);
+    return Promise.resolve();
+  }
+
+  private adoptPanel(panel: vscode.WebviewPanel): void {
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'peerchat.svg');
+    this.attach(panel.webview, () => panel.visible, (f) => panel.onDidDispose(f), (f) => panel.onDidChangeViewState(() => !panel.visible && f()));
+    this.panel = panel;
+    panel.onDidDispose(() => this.panel === panel && (this.panel = undefined));
+  }
+
+  /** Opens (or reveals) the chat as an editor panel beside the code. */
+  openPanel(conversation?: string): void {
+    if (conversation) this.pendingFocus = conversation;
+    if (this.panel) {
+      this.panel.reveal(undefined, false);
+    } else {
+      const panel = vscode.window.createWebviewPanel(ChatViewProvider.panelType, 'PeerChat', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, { ...this.options(), retainContextWhenHidden: false });
+      this.adoptPanel(panel);
+    }
+    if (conversation) this.focusReady(conversation);
+  }
+
+  /** Reveals the chat (the panel when one is open, else the side bar view) and shows one conversation. */
   async show(conversation?: string): Promise<void> {
     if (conversation) this.pendingFocus = conversation;
-    await vscode.commands.executeCommand(`${ChatViewProvider.viewId}.focus`);
-    if (this.ready && conversation) {
-      this.post({ type: 'focus', conversation });
-      this.pendingFocus = undefined;
-    }
+    if (this.panel) this.panel.reveal(undefined, false);
+    else await vscode.commands.executeCommand(`${ChatViewProvider.viewId}.focus`);
+    if (conversation) this.focusReady(conversation);
   }
+
+  private focusReady(conversation: string): void {
+    let told = false;
+    for (const s of this.surfaces) {
+      if (!s.ready) continue;
+      void s.webview.postMessage({ type: 'focus', conversation } satisfies HostToWebview);
+      told = true;
+    }
+    if (told) this.pendingFocus = undefined;
+  }
+
+  /** The conversation shown last in any chat (Share Selection offers it first). */
+  get lastConversation(): string | undefined {
+    return this.viewing ?? [...this.surfaces].map((s) => s.viewing).find((v) => v !== null) ?? this.lastViewed;
+  }
+  private lastViewed: string | undefined;
 
   /** Queues a new or changed message for the webview. */
   pushMessage(m: ChatMessage): void {
-    if (!this.ready) return; // the full state goes out on ready
+    if (!this.anyReady()) return; // the full state goes out on ready
     // A message arriving in the conversation the user is looking at has been seen.
-    if (m.direction === 'in' && this.viewing !== null && this.view?.visible && (m.conversation === this.viewing)) this.handlers.viewing(this.viewing);
+    const viewing = this.viewing;
+    if (m.direction === 'in' && viewing !== null && m.conversation === viewing) this.handlers.viewing(viewing);
     this.batch.set(m.id, { ...m });
     if (!this.batchTimer) this.batchTimer = setTimeout(() => this.flush(), 30);
   }
 
   pushPeers(): void {
-    if (this.ready) this.post({ type: 'peers', peers: this.node.peerViews() });
+    if (this.anyReady()) this.post({ type: 'peers', peers: this.node.peerViews() });
   }
 
   pushSelf(): void {
-    if (this.ready) this.post({ type: 'self', self: this.node.self() });
+    if (this.anyReady()) this.post({ type: 'self', self: this.node.self() });
+  }
+
+  private anyReady(): boolean {
+    for (const s of this.surfaces) if (s.ready) return true;
+    return false;
   }
 
   private flush(): void {
     this.batchTimer = undefined;
-    if (!this.ready || this.batch.size === 0) return;
+    if (!this.anyReady() || this.batch.size === 0) return;
     const messages = [...this.batch.values()];
     this.batch.clear();
     this.post({ type: 'messages', messages });
   }
 
+  /** To every chat that has its full state. */
   private post(msg: HostToWebview): void {
-    void this.view?.webview.postMessage(msg);
+    for (const s of this.surfaces) if (s.ready) void s.webview.postMessage(msg);
+  }
+
+  private reply(s: Surface, msg: HostToWebview): void {
+    void s.webview.postMessage(msg);
   }
 
   /** A runaway or hostile script in the webview must not make the host flood the network. */
@@ -120,7 +189,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     return this.budgetValue;
   }
 
-  private onMessage(raw: unknown): void {
+  private onMessage(surface: Surface, raw: unknown): void {
     if (!this.budget.take()) return;
     if (!isWebviewToHost(raw)) {
       this.log.warn(`chat view sent an invalid message: ${JSON.stringify(raw)?.slice(0, 200)}`);
@@ -128,15 +197,15 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     }
     const m = raw;
     switch (m.type) {
-      case 'ready':
-        this.ready = true;
-        this.batch.clear();
-        {
-          const page = this.node.historyPage(this.node.limits.webviewPageSize);
-          this.post({ type: 'init', self: this.node.self(), peers: this.node.peerViews(), messages: page.messages, more: page.more, focus: this.pendingFocus });
-        }
+      case 'ready': {
+        // The others keep their batch: this one gets everything up to now in its init.
+        if (!this.anyReady()) this.batch.clear();
+        surface.ready = true;
+        const page = this.node.historyPage(this.node.limits.webviewPageSize);
+        this.reply(surface, { type: 'init', self: this.node.self(), peers: this.node.peerViews(), messages: page.messages, more: page.more, focus: this.pendingFocus });
         this.pendingFocus = undefined;
         break;
+      }
       case 'send':
         void this.handlers.send(m.conversation, m.text);
         break;
@@ -148,12 +217,13 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         break;
       case 'loadEarlier': {
         const page = this.node.historyPage(this.node.limits.webviewPageSize, m.before);
-        this.post({ type: 'earlier', messages: page.messages, more: page.more });
+        this.reply(surface, { type: 'earlier', messages: page.messages, more: page.more });
         break;
       }
       case 'viewing':
-        this.viewing = m.conversation;
-        if (m.conversation !== null && this.view?.visible) this.handlers.viewing(m.conversation);
+        surface.viewing = m.conversation;
+        if (m.conversation !== null) this.lastViewed = m.conversation;
+        if (m.conversation !== null && surface.visible()) this.handlers.viewing(m.conversation);
         break;
       case 'command':
         this.handlers.command(m.command);
@@ -166,8 +236,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         break;
       case 'checkSnippet':
         void this.code.status(m.location, m.code).then(
-          (r) => this.post({ type: 'snippetStatus', key: m.key, ...r }),
-          (e: Error) => this.post({ type: 'snippetStatus', key: m.key, status: 'refused', detail: e.message.slice(0, 300) }),
+          (r) => this.reply(surface, { type: 'snippetStatus', key: m.key, ...r }),
+          (e: Error) => this.reply(surface, { type: 'snippetStatus', key: m.key, status: 'refused', detail: e.message.slice(0, 300) }),
         );
         break;
       case 'compareSnippet':
@@ -183,7 +253,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         void this.code.copy(m.text);
         break;
       case 'paste':
-        this.post({ type: 'pasteLanguage', id: m.id, lang: this.code.pasteLanguage(m.text) });
+        this.reply(surface, { type: 'pasteLanguage', id: m.id, lang: this.code.pasteLanguage(m.text) });
         break;
       default: {
         const never: never = m;
