@@ -3,7 +3,7 @@
 // Snippet info strings and code locations are parsed strictly.
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { findLocations, formatSnippet, parseLocation, parseSnippetInfo } from '../../src/protocol/snippet';
+import { fenceLanguageOfPath, findLocations, formatSnippet, parseLocation, parseSnippetInfo, snippetMessage } from '../../src/protocol/snippet';
 import { highlight, hlText, parseHighlighted } from '../../webview/highlight';
 import { MAX_NODES, MdNode, renderMarkdown } from '../../webview/markdown';
 
@@ -143,6 +143,23 @@ describe('snippets on the wire', () => {
     assert.equal(s, '````md R.md:1\na ``` b\n````');
     const tree = renderMarkdown(s);
     assert.deepEqual([...walk(tree)].find((n) => typeof n !== 'string' && n.t === 'code'), { t: 'code', lang: 'md', code: 'a ``` b', location: { path: 'R.md', start: 1, end: 1 } });
+  });
+  it('a selection too large for one message is clipped at a line, with the range sent and a note', () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => `line ${i + 1} ${'x'.repeat(60)}`);
+    const text = snippetMessage(lines, 10, 'ts', 'src/big.ts', 'have a look', 64 * 1024);
+    assert.ok(Buffer.byteLength(text) <= 64 * 1024, `${Buffer.byteLength(text)} bytes`);
+    const code = [...walk(renderMarkdown(text))].find((n) => typeof n !== 'string' && n.t === 'code') as { code: string; location: { start: number; end: number } };
+    assert.equal(code.location.start, 10);
+    const sent = code.code.split('\n').length;
+    assert.equal(code.location.end, 10 + sent - 1, 'the range names exactly the lines sent');
+    assert.ok(sent > 900 && sent < 2000, `${sent} lines`);
+    assert.match(text, new RegExp(`clipped to fit one message: lines 10–${code.location.end} of 10–2009; ${2000 - sent} lines not sent`));
+    assert.ok(text.startsWith('have a look\n\n```ts src/big.ts:10-'));
+    const small = snippetMessage(['a', 'b'], 3, 'python', 'a.py', '', 64 * 1024);
+    assert.equal(small, '```python a.py:3-4\na\nb\n```');
+    const oneHuge = snippetMessage(['y'.repeat(100_000)], 1, '', 'min.js', '', 64 * 1024);
+    assert.ok(Buffer.byteLength(oneHuge) <= 64 * 1024 && /line clipped/.test(oneHuge));
+    assert.equal(fenceLanguageOfPath('src/a.PY'), 'python');
   });
   it('locations refuse what is not one', () => {
     for (const bad of ['a.ts', 'a.ts:', 'a.ts:x', ':3', 'a b.ts:3', 'a.ts:3-2', `${'a'.repeat(400)}.ts:1`]) assert.equal(parseLocation(bad), undefined, bad);
