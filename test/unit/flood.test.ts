@@ -197,6 +197,25 @@ describe('flood: per-IP rate limits on classic messages', () => {
     assert.equal(other, 20);
   });
 
+  it('a line-mode sender that is cut back still gets its acknowledgement for every line (it blocks without one)', async () => {
+    const t = await startNode({ classicBurst: 3, classicMessagesPerSecond: 1, dropSummaryMs: 300 });
+    const s = await connect(t.port, '127.0.0.6');
+    let acks = 0;
+    s.on('data', (d: Buffer) => void (acks += d.toString().split('Message received').length - 1));
+    const lines = ['5000', 'CONNECT', ...Array.from({ length: 10 }, (_, i) => `127.0.0.6:5000 fay line ${i}`)];
+    for (const [i, line] of lines.entries()) {
+      s.write(`${line}\n`);
+      await until(`the acknowledgement of line ${i + 1}`, () => acks >= i + 1, 5000, () => `${acks} acknowledgements`);
+    }
+    s.end();
+    const line = await until('the cut-back log line', () => t.logs.find((l) => /^127\.0\.0\.6 sends more than 1 classic messages\/s: cut back/.test(l.text)), 5000);
+    const shown = t.shown.filter(fromIp('127.0.0.6')).length;
+    const dropped = Number(/cut back, ([\d,]+) dropped/.exec(line.text)![1].replace(/,/g, ''));
+    assert.equal(acks, lines.length);
+    assert.ok(shown < 10, `${shown} lines shown`);
+    assert.equal(shown + dropped, 10, 'the opening (within the burst) passed; every later line is shown or counted');
+  });
+
   it('drops beyond the byte rate with its own line', async () => {
     const t = await startNode({ classicBytesPerSecond: 10_000, maxIncomingBytes: 4096, dropSummaryMs: 300 });
     const COUNT = 40;
