@@ -83,7 +83,11 @@ export async function nodeBenchmarks(o: NodeBenchOptions): Promise<NodeResults> 
   if (want('1') || want('3')) {
     o.log('1. classic receive: load generator → node, one connection per message');
     await withWorkers(['node-rx', 'classic-load'], async (nodeW, loadW) => {
-      const { port } = await nodeW.call<{ port: number }>('node.start', { name: 'bench', prefill: HISTORY });
+      // The per-IP classic rate limits (1,000 msgs/s, burst 2,000, 8 MiB/s by default) would cut
+      // this figure to the limit: the load generator sends ~10k msgs/s from 127.0.0.1. Raised here
+      // so that the figure is the receive path's speed, not the limit's.
+      const limits: Partial<Limits> = { classicBurst: 1e9, classicMessagesPerSecond: 1e9, classicBytesPerSecond: 1e12 };
+      const { port } = await nodeW.call<{ port: number }>('node.start', { name: 'bench', limits, prefill: HISTORY });
       const send = async (prefix: string, count: number, concurrency: number) => {
         await nodeW.call('node.arm', { prefix, n: count });
         const r = await loadW.call<{ t0: number; ok: number; failed: number; errors: Record<string, number> }>(
@@ -122,7 +126,7 @@ export async function nodeBenchmarks(o: NodeBenchOptions): Promise<NodeResults> 
           figure: `Classic receive, ${conc} in flight`,
           measured: `${fmtRate(m)}, loss ${fmtInt(lost)}/${fmtInt(sent)}`,
           target: conc === 64 ? 'zero loss at 64 in flight' : '—',
-          notes: `${count} msgs of 100 B per run, runs ${rate3(rates)}; loss = sent − recorded by the node; ${failed} connections failed${errText}${warn}`,
+          notes: `${count} msgs of 100 B per run, runs ${rate3(rates)}; loss = sent − recorded by the node; ${failed} connections failed${errText}${warn}; per-IP classic rate limits raised for this figure`,
         });
         o.log(`   ${conc} in flight: ${fmtRate(m)} (${rate3(rates)}), loss ${lost}/${sent}`);
       }

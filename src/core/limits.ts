@@ -41,6 +41,25 @@ export interface Limits {
   /** Time the node waits for exit messages at shutdown, so VS Code's exit is never held up long. */
   shutdownGraceMs: number;
 
+  // ---- classic flood control (per remote IP)
+  /** Chat messages a sender that has not said who it is (no valid `IP:PORT NAME` header, no
+   *  announced port) may put into the chat at once, per remote IP; the rest are counted and shown
+   *  as one system line. */
+  unannouncedBurst: number;
+  /** ... and then per second, per remote IP: about what a person types. */
+  unannouncedPerSecond: number;
+  /** Classic messages one remote IP may send at once before it is cut back. Every classroom
+   *  program on this machine comes from 127.0.0.1, so this is far above what a class sends. */
+  classicBurst: number;
+  /** ... and then per second, per remote IP. */
+  classicMessagesPerSecond: number;
+  /** Bytes of classic messages one remote IP may send per second (twice that at once). */
+  classicBytesPerSecond: number;
+  /** A flood counts as over after this long without a drop: its summary (chat line, log line) is
+   *  said then, or every dropSummaryEveryMs while it goes on. */
+  dropSummaryMs: number;
+  dropSummaryEveryMs: number;
+
   // ---- native sessions (PeerChat to PeerChat)
   /** How long a dialing node waits for the banner before it treats the peer as classic. */
   probeWaitMs: number;
@@ -124,6 +143,13 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxOutgoingTextBytes: 64 * 1024,
   maxNameLength: 64,
   shutdownGraceMs: 1_500,
+  unannouncedBurst: 20,
+  unannouncedPerSecond: 2,
+  classicBurst: 2_000,
+  classicMessagesPerSecond: 1_000,
+  classicBytesPerSecond: 8 * 1024 * 1024,
+  dropSummaryMs: 2_000,
+  dropSummaryEveryMs: 10_000,
   probeWaitMs: 400,
   maxFrameBytes: 256 * 1024,
   heartbeatMs: 5_000,

@@ -423,6 +423,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     return new ClassicListener(this.ctx.transport, this.limits, {
       onPayload: (p, conn) => this.inbound.onPayload(p, conn),
       onDrop: (remote, reason) => this.logDrop(remote, reason, `dropped connection from ${remote}: ${reason}`, 'warn'),
+      onTrickle: (remote, reason) => this.logDrop(remote, 'trickle', `ignored bytes from ${remote}: ${reason}`, 'warn'),
       // Without this hook no banner is offered: a node that does not speak native stays invisible.
       onNative: this.opts.native ? (socket, leftover) => void this.native.adopt(socket, leftover, false) : undefined,
     });

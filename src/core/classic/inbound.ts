@@ -7,7 +7,9 @@ import { formatHostPort, isLoopback } from '../address';
 import { EVERYONE } from '../chatTypes';
 import type { NodeContext } from '../context';
 import { cleanName } from '../text';
+import { LINE_ACK } from './dialects/lineMode';
 import { parseAny } from './dialects/parse';
+import { ClassicFlood, describeDrop, DropReport } from './flood';
 import type { IncomingConnection, IncomingPayload } from './net/listener';
 import { sendWithRetry } from './net/sender';
 import { reduceClassic } from './reducer';
@@ -15,12 +17,32 @@ import { reduceClassic } from './reducer';
 export class ClassicInbound {
   /** Listening ports that headerless senders announced (`CONNECT:PORT`), by remote IP. */
   private readonly announcedPorts = new Map<string, number>();
+  /** Per-IP classic rates and the chat budget of senders that have not said who they are. */
+  private readonly flood: ClassicFlood;
+  private reportTimer: NodeJS.Timeout | undefined;
+  /** The stop signal the pending reports are flushed on (a restarted node has a new one). */
+  private watched: AbortSignal | undefined;
 
-  constructor(private readonly ctx: NodeContext) {}
+  constructor(private readonly ctx: NodeContext) {
+    this.flood = new ClassicFlood(ctx.limits, ctx.now);
+  }
+
+  /** Floods being counted (bounded): for tests and resource checks. */
+  get floodsCounting(): number {
+    return this.flood.counting;
+  }
 
   onPayload(p: IncomingPayload, conn: IncomingConnection): void {
     const { ctx } = this;
     const remote = `${p.remoteIp}:${p.remotePort}`;
+    const admitted = this.flood.admitClassic(p.remoteIp, p.bytes.length);
+    if (!admitted.ok) {
+      // Dropped before it is even read: that is the point of cutting a peer back.
+      this.counted(admitted.early);
+      // A line-mode sender blocks until it reads an answer: it gets one, or it hangs for good.
+      if (p.lineMode) conn.write(LINE_ACK);
+      return;
+    }
     const parsed = parseAny(p.bytes, { remoteIp: p.remoteIp, self: ctx.self.identity(), own: ctx.self.own(), lineMode: p.lineMode });
     if (!parsed.ok) {
       ctx.logDrop(remote, parsed.reason, `dropped message from ${remote}: ${parsed.reason}`);
@@ -66,6 +88,16 @@ export class ClassicInbound {
         return;
       }
       if (m.kind === 'chat') {
+        // A sender that has not said who it is gets a small chat budget per IP: otherwise anyone
+        // can fill the chat (the excess is said in one line per flood, see flood.ts).
+        const budget = this.flood.admitUnannounced(p.remoteIp);
+        if (!budget.ok) {
+          const l = ctx.limits;
+          const why = `${p.remoteIp} sends messages without saying who it is (no listening port) faster than ${l.unannouncedBurst} at once and ${l.unannouncedPerSecond} a second: the rest are dropped and counted in one line in the chat`;
+          ctx.logDrop(remote, 'unannounced over budget', why);
+          this.counted(budget.early);
+          return;
+        }
         // No listening port known (bare text, "Team : msg"): show it, but it cannot be answered.
         // Shown under the connection's address until the sender tells its listening port.
         ctx.history.add({ conversation: EVERYONE, direction: 'in', peer: remote, name: name ?? p.remoteIp, text: m.text });
@@ -92,6 +124,44 @@ export class ClassicInbound {
     if (out.system) ctx.system(out.system.conversation, out.system.text);
     if (out.renamed) ctx.system(out.renamed.conversation, out.renamed.text);
     if (out.chat) ctx.history.add({ conversation: out.chat.conversation, direction: 'in', peer: key, name: out.chat.name, text: out.chat.text });
+  }
+
+  /** A drop was tallied: reports that had to be said early are said now, the rest when due. */
+  private counted(early: DropReport[]): void {
+    this.report(early);
+    this.scheduleReports();
+  }
+
+  private scheduleReports(): void {
+    const signal = this.ctx.stopSignal();
+    if (signal !== this.watched) {
+      this.watched = signal;
+      // When the node stops, what was counted is said at once and no timer is left behind.
+      signal.addEventListener('abort', () => {
+        clearTimeout(this.reportTimer);
+        this.reportTimer = undefined;
+        this.report(this.flood.flush());
+      }, { once: true });
+    }
+    if (this.reportTimer || signal.aborted) return;
+    const at = this.flood.nextDue();
+    if (at === undefined) return;
+    // Armed for the earliest tally: a tally only moves later, so firing early just re-arms.
+    this.reportTimer = setTimeout(() => {
+      this.reportTimer = undefined;
+      this.report(this.flood.due());
+      this.scheduleReports();
+    }, Math.max(10, at - this.ctx.now()));
+    this.reportTimer.unref?.();
+  }
+
+  private report(reports: DropReport[]): void {
+    for (const r of reports) {
+      const d = describeDrop(r, this.ctx.limits);
+      if (d.system) this.ctx.system(EVERYONE, d.system);
+      // Not through logDrop: a tally is already one line per flood, and its count must not be held back.
+      this.ctx.log('warn', d.log);
+    }
   }
 
   /** Whether `host` is the sender's own machine: its socket IP, or this machine for a local sender. */

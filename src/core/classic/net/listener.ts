@@ -6,7 +6,7 @@
 import { normalizeIp } from '../../address';
 import { Limits } from '../../limits';
 import { Connection, Listening, Transport } from '../../transport';
-import { ClassicFramer, FrameCause } from '../framing';
+import { ClassicFramer, DEFAULT_TRICKLE, FrameCause } from '../framing';
 import { BANNER_DELAY_MS, bannerBytes, ServerDetection } from './detect';
 
 export interface IncomingPayload {
@@ -38,6 +38,8 @@ export interface ListenerHooks {
   onPayload(p: IncomingPayload, conn: IncomingConnection): void;
   /** A connection dropped for a reason worth logging (too big, idle, over a count limit). */
   onDrop(remote: string, reason: string): void;
+  /** Bytes that trickled in (a slow-loris) were dropped instead of becoming a message. */
+  onTrickle?(remote: string, reason: string): void;
   /**
    * A client that stayed silent got our banner and echoed it: a PeerChat node. The socket and
    * the bytes after the banner now belong to the native layer. Without this hook no banner is sent.
@@ -129,6 +131,9 @@ export class ClassicListener {
     const framer = new ClassicFramer({
       maxBytes: this.limits.maxIncomingBytes,
       maxConnectionBytes: this.limits.maxConnectionBytes,
+      // Facing the network: a byte trickled in after each quiet gap must not become a message.
+      trickle: DEFAULT_TRICKLE,
+      onTrickle: (_bytes, why) => this.hooks.onTrickle?.(remote, why),
       onMessage: (bytes, info) => {
         if (done && info.cause !== 'close') return;
         this.hooks.onPayload({ remoteIp: ip, remotePort: socket.remotePort ?? 0, bytes, lineMode: info.lineMode, cause: info.cause }, conn);
