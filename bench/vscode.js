@@ -263,6 +263,106 @@ function writeHistory(file, count) {
 }
 
 /**
+ * One paced classic burst into the extension, measured inside the Chat webview: latency from the
+ * socket write to the row in the DOM, arrival of the host's posts, frame gaps, key delays.
+ */
+async function measureBurst({ page, frame, loadW, port, rate, seconds, markdown }) {
+  await frame.evaluate(() => {
+    const now = () => performance.timeOrigin + performance.now();
+    const st = (window.__pcbBurst = { lat: [], ids: new Set(), arrived: [], arrivedAt: new Map(), render: [], posts: {}, gaps: [], running: true, last: now(), longTasks: [] });
+    // What the host posts to the webview, and when it arrives (before the chat renders it).
+    window.addEventListener('message', (e) => {
+      const t = now();
+      const d = e.data;
+      if (!d || typeof d.type !== 'string' || !st.running) return;
+      st.posts[d.type] = (st.posts[d.type] || 0) + 1;
+      if (d.type !== 'messages' || !Array.isArray(d.messages)) return;
+      for (const m of d.messages) {
+        const x = /pcb(\d+)@(\d+(?:\.\d+)?)/.exec((m && m.text) || '');
+        if (x && !st.arrivedAt.has(x[1])) {
+          st.arrivedAt.set(x[1], t);
+          st.arrived.push(t - Number(x[2]));
+        }
+      }
+    });
+    new MutationObserver((records) => {
+      const t = now();
+      for (const r of records) {
+        for (const n of r.addedNodes) {
+          if (n.nodeType !== 1 || !n.classList.contains('msg')) continue;
+          const m = /pcb(\d+)@(\d+(?:\.\d+)?)/.exec(n.textContent || '');
+          if (!m || st.ids.has(m[1])) continue;
+          st.ids.add(m[1]);
+          st.lat.push(t - Number(m[2]));
+          if (st.arrivedAt.has(m[1])) st.render.push(t - st.arrivedAt.get(m[1]));
+        }
+      }
+    }).observe(document.getElementById('log'), { childList: true });
+    // Input delay: from the key event's creation to its handler in the composer.
+    st.keyDelays = [];
+    document.getElementById('input').addEventListener('keydown', (e) => {
+      st.keyDelays.push([now(), performance.now() - e.timeStamp]);
+    });
+    const loop = () => {
+      const t = now();
+      st.gaps.push([t, t - st.last]);
+      st.last = t;
+      if (st.running && st.gaps.length < 100_000) requestAnimationFrame(loop);
+    };
+    requestAnimationFrame(loop);
+    try {
+      new PerformanceObserver((l) => {
+        for (const e of l.getEntries()) st.longTasks.push([performance.timeOrigin + e.startTime, e.duration]);
+      }).observe({ type: 'longtask' });
+    } catch {
+      /* no long-task timing */
+    }
+  });
+  // Idle baseline of the frame loop and of key presses in the composer.
+  await frame.locator('#input').focus();
+  for (let i = 0; i < 5; i++) {
+    await page.keyboard.press('x');
+    await h.sleep(300);
+  }
+  await h.sleep(500);
+  const t0 = await frame.evaluate(() => performance.timeOrigin + performance.now());
+  const senderPid = (await loadW.call('hello')).pid;
+  const cpu0 = cpuSnapshot(new Set([senderPid]));
+  let sending = true;
+  const burstCall = loadW
+    .call('load.paced', { port, rate, seconds, maxInFlight: 64, size: markdown ? 160 : 100, headerPort: HEADER_PORT, name: 'burst', markdown }, seconds * 1000 + 60_000)
+    .finally(() => (sending = false));
+  // A user typing during the burst: a key every 500 ms (bounded).
+  for (let i = 0; i < seconds * 2 && sending; i++) {
+    await page.keyboard.press('x');
+    await h.sleep(500);
+  }
+  const burst = await burstCall;
+  const t1 = await frame.evaluate(() => performance.timeOrigin + performance.now());
+  const cpu = cpuUse(cpu0, cpuSnapshot(new Set([senderPid])), (t1 - t0) / 1000);
+  // Wait for the stragglers: until every message is in or nothing new came for 5 s (≤ 60 s).
+  let seen = -1;
+  let still = Date.now();
+  const settleDeadline = Date.now() + 60_000;
+  for (;;) {
+    const now = await frame.evaluate(() => window.__pcbBurst.ids.size);
+    if (now !== seen) {
+      seen = now;
+      still = Date.now();
+    }
+    if (seen >= burst.ok || Date.now() - still > 5000 || Date.now() > settleDeadline) break;
+    await h.sleep(200);
+  }
+  const tEnd = await frame.evaluate(() => performance.timeOrigin + performance.now());
+  const res = await frame.evaluate(() => {
+    const st = window.__pcbBurst;
+    st.running = false;
+    return { lat: st.lat, arrived: st.arrived, render: st.render, posts: st.posts, gaps: st.gaps, keys: st.keyDelays, longTasks: st.longTasks, rendered: st.ids.size, rows: document.querySelectorAll('#log .msg').length };
+  });
+  return { res, burst, t0, t1, tEnd, cpu, senderPid };
+}
+
+/**
  * Runs figures 6–8. `Worker` is bench/lib/workers.ts's class (the classic burst comes from a
  * worker process). Returns table rows { id, figure, measured, target, notes }.
  */
@@ -351,98 +451,8 @@ async function vscodeBenchmarks({ vsix, Worker, log, quick, only }) {
         const c = (await loadW.call('load.wallMs')).wallMs;
         if (c - a < best.rtt) best = { rtt: c - a, offset: b - (a + c) / 2 };
       }
-      await frame.evaluate(() => {
-        const now = () => performance.timeOrigin + performance.now();
-        const st = (window.__pcbBurst = { lat: [], ids: new Set(), arrived: [], arrivedAt: new Map(), render: [], posts: {}, gaps: [], running: true, last: now(), longTasks: [] });
-        // What the host posts to the webview, and when it arrives (before the chat renders it).
-        window.addEventListener('message', (e) => {
-          const t = now();
-          const d = e.data;
-          if (!d || typeof d.type !== 'string' || !st.running) return;
-          st.posts[d.type] = (st.posts[d.type] || 0) + 1;
-          if (d.type !== 'messages' || !Array.isArray(d.messages)) return;
-          for (const m of d.messages) {
-            const x = /pcb(\d+)@(\d+(?:\.\d+)?)/.exec((m && m.text) || '');
-            if (x && !st.arrivedAt.has(x[1])) {
-              st.arrivedAt.set(x[1], t);
-              st.arrived.push(t - Number(x[2]));
-            }
-          }
-        });
-        new MutationObserver((records) => {
-          const t = now();
-          for (const r of records) {
-            for (const n of r.addedNodes) {
-              if (n.nodeType !== 1 || !n.classList.contains('msg')) continue;
-              const m = /pcb(\d+)@(\d+(?:\.\d+)?)/.exec(n.textContent || '');
-              if (!m || st.ids.has(m[1])) continue;
-              st.ids.add(m[1]);
-              st.lat.push(t - Number(m[2]));
-              if (st.arrivedAt.has(m[1])) st.render.push(t - st.arrivedAt.get(m[1]));
-            }
-          }
-        }).observe(document.getElementById('log'), { childList: true });
-        // Input delay: from the key event's creation to its handler in the composer.
-        st.keyDelays = [];
-        document.getElementById('input').addEventListener('keydown', (e) => {
-          st.keyDelays.push([now(), performance.now() - e.timeStamp]);
-        });
-        const loop = () => {
-          const t = now();
-          st.gaps.push([t, t - st.last]);
-          st.last = t;
-          if (st.running && st.gaps.length < 100_000) requestAnimationFrame(loop);
-        };
-        requestAnimationFrame(loop);
-        try {
-          new PerformanceObserver((l) => {
-            for (const e of l.getEntries()) st.longTasks.push([performance.timeOrigin + e.startTime, e.duration]);
-          }).observe({ type: 'longtask' });
-        } catch {
-          /* no long-task timing */
-        }
-      });
-      // Idle baseline of the frame loop and of key presses in the composer.
-      await frame.locator('#input').focus();
-      for (let i = 0; i < 5; i++) {
-        await page.keyboard.press('x');
-        await h.sleep(300);
-      }
-      await h.sleep(500);
-      const t0 = await frame.evaluate(() => performance.timeOrigin + performance.now());
-      const senderPid = (await loadW.call('hello')).pid;
-      const cpu0 = cpuSnapshot(new Set([senderPid]));
-      let sending = true;
-      const burstCall = loadW
-        .call('load.paced', { port: ws.port, rate, seconds: burstSeconds, maxInFlight: 64, size: 100, headerPort: HEADER_PORT, name: 'burst' }, burstSeconds * 1000 + 60_000)
-        .finally(() => (sending = false));
-      // A user typing during the burst: a key every 500 ms (bounded).
-      for (let i = 0; i < burstSeconds * 2 && sending; i++) {
-        await page.keyboard.press('x');
-        await h.sleep(500);
-      }
-      const burst = await burstCall;
-      const t1 = await frame.evaluate(() => performance.timeOrigin + performance.now());
-      const cpu = cpuUse(cpu0, cpuSnapshot(new Set([senderPid])), (t1 - t0) / 1000);
-      // Wait for the stragglers: until every message is in or nothing new came for 5 s (≤ 60 s).
-      let seen = -1;
-      let still = Date.now();
-      const settleDeadline = Date.now() + 60_000;
-      for (;;) {
-        const now = await frame.evaluate(() => window.__pcbBurst.ids.size);
-        if (now !== seen) {
-          seen = now;
-          still = Date.now();
-        }
-        if (seen >= burst.ok || Date.now() - still > 5000 || Date.now() > settleDeadline) break;
-        await h.sleep(200);
-      }
-      const tEnd = await frame.evaluate(() => performance.timeOrigin + performance.now());
-      const res = await frame.evaluate(() => {
-        const st = window.__pcbBurst;
-        st.running = false;
-        return { lat: st.lat, arrived: st.arrived, render: st.render, posts: st.posts, gaps: st.gaps, keys: st.keyDelays, longTasks: st.longTasks, rendered: st.ids.size, rows: document.querySelectorAll('#log .msg').length };
-      });
+      const run = await measureBurst({ page, frame, loadW, port: ws.port, rate, seconds: burstSeconds, markdown: false });
+      const { res, burst, t0, t1, tEnd, cpu } = run;
       await frame.locator('#input').fill('').catch(() => {});
       // Where the time went: the node stamps each message (ts, Date.now()) when it adds it to
       // history, and the FileStore appends it to history.jsonl at once: socket → node is ts − sent.
@@ -499,6 +509,25 @@ async function vscodeBenchmarks({ vsix, Worker, log, quick, only }) {
       log(`   CPU cores: ${cpu}`);
       log(`   node recorded ${recorded.size}; key → handler during the burst ${burstKeys.map(fmtMs).join(' ')}`);
       log(`   posts to the webview: ${JSON.stringify(res.posts)}`);
+
+      // The same burst with Markdown in every message (strong, a code span, a link, a code
+      // location): what rendering Markdown costs where users feel it, against the plain run above.
+      log(`6. the same burst with Markdown in every message`);
+      const md = await measureBurst({ page, frame, loadW, port: ws.port, rate, seconds: burstSeconds, markdown: true });
+      await frame.locator('#input').fill('').catch(() => {});
+      const p99Plain = pctl(res.lat, 99);
+      const p99Md = pctl(md.res.lat, 99);
+      const mdGaps = md.res.gaps.filter(([t]) => t >= md.t0 && t <= md.tEnd).map(([, g]) => g);
+      rows.push({
+        id: '6',
+        figure: `End to end with Markdown, ${rate.toLocaleString('en-US')} msg/s for ${burstSeconds} s`,
+        measured: `p50 ${fmtMs(pctl(md.res.lat, 50))}, p99 ${fmtMs(p99Md)}; ${md.res.rendered}/${md.burst.ok} rendered; p99 ×${(p99Md / p99Plain).toFixed(2)} of plain`,
+        target: 'p99 ≤ 1.2 × plain',
+        notes:
+          `as the plain line above, in the same window right after it; each text is one line of Markdown (**strong**, a code span, a src/…:N location, an https link: the classic framing ends a message at a line end, so no fenced block); ` +
+          `arrival → row p50 ${fmtMs(pctl(md.res.render, 50))}, p99 ${fmtMs(pctl(md.res.render, 99))} (plain ${fmtMs(pctl(res.render, 50))}, ${fmtMs(pctl(res.render, 99))}); longest frame gap ${fmtMs(Math.max(...mdGaps))}; CPU cores ${md.cpu}`,
+      });
+      log(`   Markdown: latency p50 ${fmtMs(pctl(md.res.lat, 50))} p99 ${fmtMs(p99Md)} (plain p99 ${fmtMs(p99Plain)}), rendered ${md.res.rendered}/${md.burst.ok}`);
     }
 
     if (want('7') || want('8')) {

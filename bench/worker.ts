@@ -353,7 +353,7 @@ const loadCommands = {
    * Each text starts with "pcb<i>@<wall ms>", the wall-clock time taken just before the write,
    * for the webview to compute the latency.
    */
-  async 'load.paced'(a: { port: number; rate: number; seconds: number; maxInFlight: number; size: number; headerPort: number; name: string }) {
+  async 'load.paced'(a: { port: number; rate: number; seconds: number; maxInFlight: number; size: number; headerPort: number; name: string; markdown?: boolean }) {
     const total = Math.round(a.rate * a.seconds);
     const errors: Record<string, number> = {};
     let issued = 0;
@@ -373,7 +373,10 @@ const loadCommands = {
           inFlight++;
           maxLagMs = Math.max(maxLagMs, now - (start + (i / a.rate) * 1000));
           const payload = () => {
-            const head = `pcb${i}@${wallMs().toFixed(3)} `;
+            const stamp = `pcb${a.markdown ? 1_000_000 + i : i}@${wallMs().toFixed(3)}`; // the runs' ids never meet
+            // Markdown on one line (a classic message ends at a line end): strong, a code span, a
+            // link and a code location, so every message takes the Markdown path of the chat.
+            const head = a.markdown ? `**${stamp}** see \`x${i}()\` in src/core/node.ts:${(i % 300) + 1} and _[docs](https://example.com/${i})_ ` : `${stamp} `;
             return classicPayload(a.headerPort, a.name, head + PAD.slice(0, Math.max(0, a.size - head.length)));
           };
           void classicOnce(a.port, payload, errors, true, connectMs).then((w) => {

@@ -69,6 +69,28 @@ function whenVisible(target: Element, work: () => void): void {
   onScreen.observe(target);
 }
 
+/**
+ * What a link does, by element: one listener for the whole document instead of two per link
+ * (a burst of messages full of links would otherwise build thousands of closures a second).
+ */
+const linkActions = new WeakMap<Element, () => void>();
+let delegated = false;
+
+function onLink(e: HTMLElement, action: () => void): void {
+  linkActions.set(e, action);
+  if (delegated) return;
+  delegated = true;
+  const run = (ev: Event) => {
+    const a = ev.target instanceof Element ? ev.target.closest('a.link') : null;
+    const act = a ? linkActions.get(a) : undefined;
+    if (!act) return;
+    ev.preventDefault();
+    act();
+  };
+  document.addEventListener('click', run);
+  document.addEventListener('keydown', (ev) => ev.key === 'Enter' && run(ev));
+}
+
 let snippetSerial = 0;
 
 function codeBlock(n: Extract<MdNode, { t: 'code' }>, a: CodeActions): HTMLElement {
@@ -157,12 +179,8 @@ export function mdDom(nodes: MdNode[], into: HTMLElement, a: CodeActions): void 
         e.title = n.href;
         e.tabIndex = 0;
         e.setAttribute('role', 'link');
-        const open = () => a.post({ type: 'openLink', url: n.href });
-        e.addEventListener('click', (ev) => {
-          ev.preventDefault();
-          open();
-        });
-        e.addEventListener('keydown', (ev) => ev.key === 'Enter' && open());
+        const href = n.href;
+        onLink(e, () => a.post({ type: 'openLink', url: href }));
         mdDom(n.children, e, a);
         into.appendChild(e);
         break;
@@ -172,12 +190,8 @@ export function mdDom(nodes: MdNode[], into: HTMLElement, a: CodeActions): void 
         e.title = `Open ${n.location.path} at line ${n.location.start}`;
         e.tabIndex = 0;
         e.setAttribute('role', 'link');
-        const open = () => a.post({ type: 'openLocation', location: n.location });
-        e.addEventListener('click', (ev) => {
-          ev.preventDefault();
-          open();
-        });
-        e.addEventListener('keydown', (ev) => ev.key === 'Enter' && open());
+        const location = n.location;
+        onLink(e, () => a.post({ type: 'openLocation', location }));
         into.appendChild(e);
         break;
       }
