@@ -77,7 +77,7 @@ export class NativeDelivery {
       case 'messages':
         return `the outbox is full: ${r.limit} messages waiting (PeerChat's limit); cancel some in Show Outbox`;
       case 'bytes':
-        return `the outbox is full: ${formatMiB(r.limit)} of messages waiting (PeerChat's limit); cancel some in Show Outbox`;
+        return `the outbox is full: ${formatBytes(r.limit)} of messages waiting (PeerChat's limit); cancel some in Show Outbox`;
       default: {
         const never: never = r;
         return never;
@@ -216,7 +216,9 @@ export class NativeDelivery {
   }
 }
 
-function formatMiB(bytes: number): string {
-  const mib = bytes / (1024 * 1024);
-  return mib >= 1 ? `${Number.isInteger(mib) ? mib : mib.toFixed(1)} MiB` : `${Math.round(bytes / 1024)} KiB`;
+function formatBytes(bytes: number): string {
+  const unit = (n: number, name: string) => `${Number.isInteger(n) ? n : n.toFixed(1)} ${name}`;
+  if (bytes >= 1024 * 1024) return unit(bytes / (1024 * 1024), 'MiB');
+  if (bytes >= 1024) return unit(bytes / 1024, 'KiB');
+  return `${bytes} bytes`;
 }
