@@ -64,6 +64,7 @@ export class OutboxJournal {
   /** The live entries, oldest first; repairs a torn tail and migrates outbox.json. */
   load(): OutboxEntry[] {
     this.loaded = true;
+    this.removeStaleTemps();
     this.live.clear();
     this.liveBytes = 0;
     this.lastLoad = { fileBytes: 0, skippedLines: 0, tornBytes: 0, migrated: false };
@@ -218,6 +219,16 @@ export class OutboxJournal {
     this.removeLegacy();
     this.lastLoad = { fileBytes: this.bytes, skippedLines: 0, tornBytes: 0, migrated: true };
     return entries;
+  }
+
+  /** A compaction cut short by a crash leaves its temp file; the journal it would have replaced is whole. */
+  private removeStaleTemps(): void {
+    const prefix = `${path.basename(this.file)}.`;
+    try {
+      for (const name of fs.readdirSync(this.dir)) if (name.startsWith(prefix) && name.endsWith('.tmp')) fs.rmSync(path.join(this.dir, name), { force: true });
+    } catch {
+      // a folder we cannot list fails the read just after, with its reason
+    }
   }
 
   private removeLegacy(): void {

@@ -144,11 +144,13 @@ describe('outbox: the journal on disk', () => {
     const whole = fs.readFileSync(journal(dir));
     const torn = JSON.stringify({ op: 'add', to: B, message: msg('4') });
     fs.appendFileSync(journal(dir), torn.slice(0, torn.length - 7)); // power loss mid-append
+    fs.writeFileSync(`${journal(dir)}.4242.tmp`, 'half a compaction'); // and a compaction cut short
     const store = new FileStore(dir, 100);
     const again = new Outbox(store, caps());
     assert.deepEqual(again.pending(B).map((m) => m.id), ['1', '2', '3']);
     assert.equal(store.outboxStats().tornBytes, torn.length - 7);
     assert.deepEqual(fs.readFileSync(journal(dir)), whole, 'cut back to the last whole record');
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'the stale temp file is gone');
     await again.add(B, msg('5'));
     assert.deepEqual(new Outbox(new FileStore(dir, 100), caps()).pending(B).map((m) => m.id), ['1', '2', '3', '5'], 'the record after the repair is read back');
   });
