@@ -202,8 +202,9 @@ function main(): void {
           break;
         }
         case '/outbox': {
-          const entries = node.outboxEntries().map((e) => ({ id: e.message.id, to: e.peer ?? `node:${e.to}`, text: e.message.text, state: e.message.state, ts: e.message.ts }));
-          out({ type: 'outbox', messages: entries }, entries.length ? entries.map((e) => `  ${safe(e.id.slice(0, 8))} → ${safe(e.to)}: ${safe(e.text)}`).join('\n') : '  nothing waits');
+          const all = node.outboxEntries();
+          const entries = all.map((e) => ({ id: e.message.id, to: e.peer ?? `node:${e.to}`, ...(e.peer ? {} : { orphan: true }), text: e.message.text, state: e.message.state, ts: e.message.ts }));
+          out({ type: 'outbox', messages: entries }, entries.length ? all.map((e) => `  ${safe(e.message.id)} → ${safe(e.recipient)}: ${safe(e.message.text)}`).join('\n') : '  nothing waits');
           break;
         }
         case '/dialect': {

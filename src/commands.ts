@@ -195,7 +195,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable {
       }
       type Item = vscode.QuickPickItem & { id: string };
       const pick = await vscode.window.showQuickPick<Item>(
-        entries.map((e) => ({ id: e.message.id, label: e.message.text.replace(/\s+/g, ' ').slice(0, 80), description: `→ ${node.peers.byNodeId(e.to)?.name ?? e.to}`, detail: `${e.message.state} since ${new Date(e.message.ts).toLocaleString()}` })),
+        entries.map((e) => ({ id: e.message.id, label: e.message.text.replace(/\s+/g, ' ').slice(0, 80), description: `→ ${e.recipient}`, detail: `${e.message.state} since ${new Date(e.message.ts).toLocaleString()}` })),
         { title: 'Outbox: messages waiting for peers that are away', placeHolder: 'Choose a message to cancel it' },
       );
       if (pick && (await vscode.window.showWarningMessage(`Cancel "${pick.label}"?`, 'Cancel Message')) === 'Cancel Message') node.cancel(pick.id);

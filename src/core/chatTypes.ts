@@ -20,6 +20,11 @@ export function nativeConversation(nodeId: string): ConversationId {
   return `node:${nodeId}`;
 }
 
+/** The node id of a native peer's conversation, or undefined for any other conversation. */
+export function nodeIdOfConversation(conversation: ConversationId): string | undefined {
+  return conversation.startsWith('node:') ? conversation.slice('node:'.length) : undefined;
+}
+
 export interface ChatMessage {
   id: string;
   conversation: ConversationId;

@@ -111,6 +111,14 @@ export interface Limits {
   reconnectBaseMs: number;
   reconnectMaxMs: number;
 
+  // ---- the outbox as a whole (besides maxOutboxPerPeer)
+  /** Messages waiting for all absent peers together: the journal, its compaction and the start-up
+   *  reconciliation stay quick, and many fake peers cannot each take maxOutboxPerPeer. */
+  maxOutboxMessages: number;
+  /** UTF-8 bytes of the texts waiting, all peers together: 64 KiB texts would otherwise let the
+   *  outbox take hundreds of MiB of disk and memory. */
+  maxOutboxBytes: number;
+
   // ---- the chat webview (enforced by the extension)
   /** Messages the webview may post per second; beyond it they are dropped (a runaway or hostile
    *  script in the webview must not make the host send thousands of network messages). */
@@ -176,6 +184,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   catchupWindowMs: 24 * 3600 * 1000,
   reconnectBaseMs: 500,
   reconnectMaxMs: 30_000,
+  maxOutboxMessages: 5_000,
+  maxOutboxBytes: 16 * 1024 * 1024,
   maxWebviewMessagesPerSecond: 50,
   webviewPageSize: 1_000,
   maxBlocked: 1_000,

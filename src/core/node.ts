@@ -20,6 +20,7 @@ import { Limits, withLimits } from './limits';
 import { dropKey, LogThrottle } from './logThrottle';
 import { validateName } from './names';
 import { NativeChannel } from './native/channel';
+import { outboxRecipient } from './native/outbox';
 import { Liveness } from './peers/liveness';
 import { BlockedView, BlockParts, BlockResult, Blocking, toBlockedView } from './peers/blocking';
 import { formatBlock, parseBlockTarget } from './peers/blocklist';
@@ -106,6 +107,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     this.inbound = new ClassicInbound(ctx);
     this.liveness = new Liveness(ctx, (p) => this.channelOf(p), (address) => this.removePeer(address));
     this.history.load((id) => this.native.delivery.outbox.has(id));
+    this.native.delivery.reconcile();
     this.peers.protect = (p) => !!p.nodeId && this.native.delivery.hasQueued(p.nodeId);
     this.peers.on('changed', () => {
       this.emit('peers');
@@ -156,9 +158,16 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     return this.history.page(count, beforeTs);
   }
 
-  /** Messages waiting for native peers, with who they wait for. */
-  outboxEntries(): { to: string; peer?: string; message: ChatMessage }[] {
-    return this.native.delivery.outbox.all().map((e) => ({ to: e.to, peer: this.peers.byNodeId(e.to)?.address, message: this.history.get(e.message.id) ?? e.message }));
+  /**
+   * Messages waiting for native peers, with who they wait for: `peer` is its address, absent when
+   * the node id is no longer in the peer table (the entry still waits, and can be cancelled);
+   * `recipient` names it for people either way.
+   */
+  outboxEntries(): { to: string; peer?: string; recipient: string; message: ChatMessage }[] {
+    return this.native.delivery.outbox.all().map((e) => {
+      const rec = this.peers.byNodeId(e.to);
+      return { to: e.to, peer: rec?.address, recipient: outboxRecipient(e.to, rec), message: this.history.get(e.message.id) ?? e.message };
+    });
   }
 
   /**

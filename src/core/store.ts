@@ -1,14 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { FILE_MODE, writeFileAtomic } from './atomicFile';
 import { ChatMessage } from './chatTypes';
 import { Identity } from './identity/identity';
 import { DEFAULT_LIMITS } from './limits';
-import { OutboxEntry } from './native/outbox';
+import type { OutboxEntry, OutboxRecord, OutboxStore } from './native/outbox';
+import { OutboxJournal, OutboxLoadStats } from './outboxJournal';
 import type { BlockEntry } from './peers/blocklist';
 import { StoredPeer } from './peers/table';
 
 /** Where the node keeps its peer directory and chat history. */
-export interface Store {
+export interface Store extends OutboxStore {
   loadPeers(): StoredPeer[];
   savePeers(peers: StoredPeer[]): void;
   loadHistory(): ChatMessage[];
@@ -17,8 +19,6 @@ export interface Store {
   /** Rewrites history to these messages (after trimming); a store may keep only the newest of
    *  them that fit its byte budget. */
   rewriteHistory(messages: ChatMessage[]): void;
-  loadOutbox(): OutboxEntry[];
-  saveOutbox(entries: OutboxEntry[]): void;
   /** This node's identity (key pair and certificate): the same every time for the same store. */
   loadIdentity(): Identity;
   /** The block list (see peers/blocklist.ts); a store without these keeps it for the session only. */
@@ -38,6 +38,10 @@ export interface FileStoreOptions {
   /** A history line longer than this is no record of ours and is skipped unread (default 1 MiB:
    *  a 64 KiB text with every character escaped, its signature and key fit several times). */
   maxLineBytes?: number;
+  /** The outbox journal is compacted only past this many bytes (default 256 KiB)… */
+  outboxCompactMinBytes?: number;
+  /** …and past this many times its live records (default 2). */
+  outboxCompactFactor?: number;
 }
 
 /** What the last loadHistory did (for tests and diagnostics). */
@@ -50,13 +54,12 @@ export interface HistoryLoadStats {
   skippedLines: number;
 }
 
-const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 const NEWLINE = 0x0a;
 
 /**
- * Files in one folder (0700, its files 0600): `peers.json` and `outbox.json` written atomically
- * (temp file + fsync + rename + fsync of the folder), and `history.jsonl`, append-only JSON Lines
+ * Files in one folder (0700, its files 0600): `peers.json` written atomically (temp file + fsync +
+ * rename + fsync of the folder), the outbox journal `outbox.jsonl` (see OutboxJournal), and `history.jsonl`, append-only JSON Lines
  * compacted when it holds twice the kept count or grows past its byte budget. The history is read
  * backwards in fixed-size pieces, so a huge file costs no more to open than the budget; a torn
  * last line (crash mid-write) is skipped on load and cut off before the next append; a file that
@@ -65,7 +68,7 @@ const NEWLINE = 0x0a;
 export class FileStore implements Store {
   private readonly peersFile: string;
   private readonly blockedFile: string;
-  private readonly outboxFile: string;
+  private readonly outbox: OutboxJournal;
   private readonly historyFile: string;
   private readonly maxHistoryBytes: number;
   private readonly maxHistoryMemoryBytes: number;
@@ -89,7 +92,7 @@ export class FileStore implements Store {
   ) {
     this.peersFile = path.join(dir, 'peers.json');
     this.blockedFile = path.join(dir, 'blocked.json');
-    this.outboxFile = path.join(dir, 'outbox.json');
+    this.outbox = new OutboxJournal(dir, onError, { compactMinBytes: options.outboxCompactMinBytes, compactFactor: options.outboxCompactFactor });
     this.historyFile = path.join(dir, 'history.jsonl');
     this.maxHistoryBytes = options.maxHistoryBytes ?? DEFAULT_LIMITS.maxHistoryBytes;
     this.maxHistoryMemoryBytes = options.maxHistoryMemoryBytes ?? DEFAULT_LIMITS.maxHistoryMemoryBytes;
@@ -105,7 +108,7 @@ export class FileStore implements Store {
       fs.mkdirSync(this.dir, { recursive: true, mode: DIR_MODE });
       fs.chmodSync(this.dir, DIR_MODE);
       for (const name of fs.readdirSync(this.dir)) {
-        if (name !== 'peers.json' && name !== 'outbox.json' && !name.startsWith('history.jsonl') && !name.endsWith('.tmp')) continue;
+        if (name !== 'peers.json' && !name.startsWith('outbox.json') && !name.startsWith('history.jsonl') && !name.endsWith('.tmp')) continue;
         const file = path.join(this.dir, name);
         const st = fs.lstatSync(file);
         if (st.isFile() && (st.mode & 0o777) !== FILE_MODE) fs.chmodSync(file, FILE_MODE);
@@ -140,12 +143,30 @@ export class FileStore implements Store {
   }
 
   loadOutbox(): OutboxEntry[] {
-    const data = this.readJson(this.outboxFile);
-    return Array.isArray(data) ? (data as OutboxEntry[]) : [];
+    this.open();
+    try {
+      return this.outbox.load();
+    } catch (err) {
+      this.onError(String((err as Error).message ?? err));
+      return [];
+    }
   }
 
+  /** Compaction of the outbox journal; throws when it could not be written (the journal stays). */
   saveOutbox(entries: OutboxEntry[]): void {
-    this.atomicWrite(this.outboxFile, JSON.stringify(entries));
+    this.open();
+    this.outbox.compact(entries);
+  }
+
+  /** Throws when the records could not be written (Outbox fails those adds). */
+  appendOutbox(records: OutboxRecord[], durable: boolean): boolean {
+    this.open();
+    return this.outbox.append(records, durable);
+  }
+
+  /** What the last loadOutbox found, and the journal's size (for tests and diagnostics). */
+  outboxStats(): OutboxLoadStats & { journalBytes: number } {
+    return { ...this.outbox.lastLoad, journalBytes: this.outbox.fileBytes };
   }
 
   /** Kept in `identity/` beside the history: see Identity.load. */
@@ -389,48 +410,15 @@ export class FileStore implements Store {
     // Writes are synchronous; nothing is buffered.
   }
 
-  /** Temp file (0600) + fsync + rename + fsync of the folder (where the platform allows it). */
+  /** writeFileAtomic, with a failure reported instead of thrown. */
   private atomicWrite(file: string, data: string): boolean {
     this.open();
-    const tmp = `${file}.${process.pid}.tmp`;
     try {
-      const fd = fs.openSync(tmp, 'w', FILE_MODE);
-      try {
-        fs.writeFileSync(fd, data);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, file);
+      writeFileAtomic(file, data);
+      return true;
     } catch (err) {
-      this.onError(`could not write ${file}: ${String(err)}`);
-      try {
-        fs.rmSync(tmp, { force: true });
-      } catch {
-        // nothing more to do
-      }
+      this.onError((err as Error).message);
       return false;
-    }
-    syncFolder(this.dir);
-    return true;
-  }
-}
-
-/** fsync of a folder, so that a rename in it survives power loss; not possible on Windows. */
-function syncFolder(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // Windows cannot open or fsync a folder (EISDIR / EPERM): the rename is all there is.
-  } finally {
-    if (fd !== undefined) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        // ignore
-      }
     }
   }
 }

@@ -96,16 +96,15 @@ describe('native helpers', () => {
     assert.equal(c.has('a'), false);
   });
 
-  it('keeps the outbox on disk and refuses past the per-peer cap', () => {
+  it('keeps the outbox on disk and refuses past the per-peer cap', async () => {
     const dir = tmpDir();
     const store = new FileStore(dir, 100);
-    const o = new Outbox(store, 2);
+    const caps = { perPeer: 2, messages: 100, bytes: 1 << 20 };
+    const o = new Outbox(store, caps);
     const msg = (id: string): ChatMessage => ({ id, conversation: 'node:b', direction: 'out', name: 'a', text: id, ts: 1, state: 'queued' });
-    assert.ok(o.add('b', msg('1')));
-    assert.ok(o.add('b', msg('2')));
-    assert.equal(o.add('b', msg('3')), false);
-    o.flush();
-    const again = new Outbox(new FileStore(dir, 100), 2);
+    await Promise.all([o.add('b', msg('1')), o.add('b', msg('2'))]);
+    assert.deepEqual(o.refusal('b', msg('3')), { kind: 'peer', limit: 2 });
+    const again = new Outbox(new FileStore(dir, 100), caps);
     assert.deepEqual(again.pending('b').map((m) => m.id), ['1', '2']);
     assert.equal(again.remove('1'), 'b');
     assert.equal(again.remove('1'), undefined);

@@ -191,7 +191,7 @@ describe('torn tail', () => {
     s.savePeers([]);
     s.saveOutbox([]);
     s.rewriteHistory([msg('1', 1)]);
-    assert.deepEqual(fs.readdirSync(d).sort(), ['history.jsonl', 'outbox.json', 'peers.json']);
+    assert.deepEqual(fs.readdirSync(d).sort(), ['history.jsonl', 'outbox.jsonl', 'peers.json']);
   });
 });
 
@@ -203,7 +203,7 @@ describe('modes', { skip: !posix && 'POSIX modes only' }, () => {
     s.saveOutbox([]);
     s.appendHistory([msg('1', 1)]);
     assert.equal(mode(d), 0o700);
-    for (const f of ['peers.json', 'outbox.json', 'history.jsonl']) assert.equal(mode(path.join(d, f)), 0o600, f);
+    for (const f of ['peers.json', 'outbox.jsonl', 'history.jsonl']) assert.equal(mode(path.join(d, f)), 0o600, f);
     s.rewriteHistory([msg('1', 1)]);
     assert.equal(mode(historyFile(d)), 0o600, 'rewritten history');
   });

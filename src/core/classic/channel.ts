@@ -22,7 +22,7 @@ export interface NativeHandoff {
   /** A detected PeerChat socket: resolves true once its session is ready. */
   adopt(socket: Connection, leftover: Buffer, dialedAddress: string): Promise<boolean>;
   /** Sends a message natively to a peer that just proved to be a PeerChat node. */
-  send(peer: PeerRecord, text: string, existing: ChatMessage): SendOutcome;
+  send(peer: PeerRecord, text: string, existing: ChatMessage): Promise<SendOutcome>;
   isReady(nodeId: string): boolean;
 }
 

@@ -2,7 +2,7 @@
  * Delivery state, pure: what a set of per-peer results makes of a message, which receipts may
  * move it, and what a message interrupted by a restart becomes. No I/O, no clock.
  */
-import type { ChatMessage, DeliveryState } from '../chatTypes';
+import { ChatMessage, DeliveryState, nodeIdOfConversation } from '../chatTypes';
 import type { PeerResult } from '../channel';
 
 export interface DeliveryPatch {
@@ -37,9 +37,12 @@ export function receiptArrived(state: DeliveryState | undefined): boolean {
 
 /**
  * What a message in flight when the last run ended becomes: a classic send never got a result
- * (failed); a native one written but not acknowledged goes again (queued).
+ * (failed); a native one written but not acknowledged goes again (queued). A direct native
+ * message not yet stored is left to the outbox's reconciliation (native/reconcile.ts), which
+ * puts it back.
  */
-export function recovered(m: Pick<ChatMessage, 'state'>, inOutbox: boolean): DeliveryPatch | undefined {
+export function recovered(m: Pick<ChatMessage, 'state'> & Partial<Pick<ChatMessage, 'conversation' | 'direction'>>, inOutbox: boolean): DeliveryPatch | undefined {
+  if (m.state === 'sending' && m.direction === 'out' && m.conversation && nodeIdOfConversation(m.conversation)) return undefined;
   if (m.state === 'sending') return { state: 'failed', error: 'interrupted: PeerChat closed before it was sent' };
   if (m.state === 'sent' && inOutbox) return { state: 'queued' };
   return undefined;

@@ -44,7 +44,7 @@ export class NativeChannel implements Channel {
   }
 
   send(peer: PeerRecord, text: string, existing?: ChatMessage): Promise<SendOutcome> {
-    return Promise.resolve(this.delivery.send(peer, text, existing));
+    return this.delivery.send(peer, text, existing);
   }
 
   async probe(peer: PeerRecord): Promise<{ alive: boolean; error?: string }> {

@@ -6,11 +6,12 @@
 import type { PeerResult, SendOutcome } from '../channel';
 import { ChatMessage, EVERYONE, nativeConversation } from '../chatTypes';
 import type { NodeContext } from '../context';
-import { afterReceipt } from '../history/delivery';
+import { afterReceipt, receiptArrived } from '../history/delivery';
 import type { PeerRecord } from '../peers/table';
 import type { Store } from '../store';
 import { toChatFrame } from './chatFrame';
-import { Outbox } from './outbox';
+import { Outbox, OutboxRefusal } from './outbox';
+import { planReconcile } from './reconcile';
 import type { Sessions } from './sessions';
 
 export class NativeDelivery {
@@ -23,27 +24,93 @@ export class NativeDelivery {
     store: Store,
     private readonly sessions: Sessions,
   ) {
-    this.outbox = new Outbox(store, ctx.limits.maxOutboxPerPeer);
+    this.outbox = new Outbox(store, { perPeer: ctx.limits.maxOutboxPerPeer, messages: ctx.limits.maxOutboxMessages, bytes: ctx.limits.maxOutboxBytes }, (msg) => ctx.log('error', msg));
   }
 
-  /** Queues a direct message (or `existing` again) for a native peer and writes it if it can. */
-  send(peer: PeerRecord, text: string, existing?: ChatMessage): SendOutcome {
+  /**
+   * Queues a direct message (or `existing` again) for a native peer and writes it if it can. It
+   * is reported queued, and goes out, only once it is on disk (one fsync per tick's batch).
+   */
+  async send(peer: PeerRecord, text: string, existing?: ChatMessage): Promise<SendOutcome> {
     const { ctx } = this;
     const nodeId = peer.nodeId as string;
     if (existing) ctx.history.update(existing, { error: undefined });
     const message =
-      existing ?? ctx.history.add({ conversation: nativeConversation(nodeId), direction: 'out', peer: peer.address, name: ctx.self.name, text, state: 'queued', origin: ctx.nodeId });
-    if (!this.outbox.has(message.id) && !this.outbox.add(nodeId, { ...message, state: 'queued' })) {
-      const error = `the outbox for ${peer.name} is full (${ctx.limits.maxOutboxPerPeer} messages wait already)`;
-      ctx.history.update(message, { state: 'failed', error });
-      return { message, result: { peer: peer.address, ok: false, error } };
+      existing ?? ctx.history.add({ conversation: nativeConversation(nodeId), direction: 'out', peer: peer.address, name: ctx.self.name, text, state: 'sending', origin: ctx.nodeId });
+    if (!this.outbox.has(message.id)) {
+      const refused = this.outbox.refusal(nodeId, message);
+      const error = refused ? this.refusalText(refused, peer.name) : await this.store(nodeId, message);
+      if (error) {
+        ctx.history.update(message, { state: 'failed', error });
+        return { message, result: { peer: peer.address, ok: false, error } };
+      }
+      if (!this.outbox.has(message.id)) {
+        // Cancelled while it was being stored.
+        return { message, result: { peer: peer.address, ok: false, error: 'cancelled' } };
+      }
     }
-    if (message.state !== 'queued') ctx.history.update(message, { state: 'queued' });
-    this.markUnsent(nodeId, message.id);
-    this.flush(nodeId);
+    this.queued(nodeId, message);
     if (!this.sessions.isReady(nodeId)) void this.sessions.dial(peer.address);
     const result: PeerResult = { peer: peer.address, ok: true, queued: ctx.history.get(message.id)?.state === 'queued' };
     return { message, result };
+  }
+
+  /** Stores a message in the outbox; resolves to why it could not be, or undefined once it is on disk. */
+  private store(nodeId: string, message: ChatMessage): Promise<string | undefined> {
+    return this.outbox.add(nodeId, { ...message, state: 'queued' }).then(
+      () => undefined,
+      (err: Error) => `could not store it in the outbox: ${err.message}`,
+    );
+  }
+
+  /** A message is on disk: shown as queued, and written to the peer's session if there is one. */
+  private queued(nodeId: string, message: ChatMessage): void {
+    if (message.state !== 'queued' && !receiptArrived(message.state) && message.state !== 'cancelled') this.ctx.history.update(message, { state: 'queued' });
+    this.markUnsent(nodeId, message.id);
+    this.flush(nodeId);
+  }
+
+  private refusalText(r: OutboxRefusal, peerName: string): string {
+    switch (r.kind) {
+      case 'peer':
+        return `the outbox for ${peerName} is full (${r.limit} messages wait already)`;
+      case 'messages':
+        return `the outbox is full: ${r.limit} messages waiting (PeerChat's limit); cancel some in Show Outbox`;
+      case 'bytes':
+        return `the outbox is full: ${formatBytes(r.limit)} of messages waiting (PeerChat's limit); cancel some in Show Outbox`;
+      default: {
+        const never: never = r;
+        return never;
+      }
+    }
+  }
+
+  /**
+   * At start, after history is loaded: history and outbox agree again (see planReconcile). A
+   * message history shows as waiting that the outbox lost is put back, or failed with the reason
+   * when the outbox is full.
+   */
+  reconcile(): void {
+    const { ctx } = this;
+    const plan = planReconcile(ctx.history.all(), this.outbox.all());
+    for (const id of plan.drop) this.outbox.remove(id);
+    for (const m of plan.queued) ctx.history.update(m, { state: 'queued' });
+    for (const e of plan.restore) ctx.history.add({ ...e.message, state: 'queued' });
+    let back = 0;
+    for (const { to, message } of plan.requeue) {
+      const refused = this.outbox.refusal(to, message);
+      if (refused) {
+        ctx.history.update(message, { state: 'failed', error: `not sent: PeerChat stopped before it was stored, and ${this.refusalText(refused, ctx.peers.byNodeId(to)?.name ?? `node ${to.slice(0, 12)}…`)}` });
+        continue;
+      }
+      back++;
+      void this.store(to, message).then((error) => {
+        if (error) ctx.history.update(message, { state: 'failed', error });
+        else if (this.outbox.has(message.id)) this.queued(to, message);
+      });
+    }
+    if (back) ctx.log('info', `put ${back} message(s) back into the outbox: PeerChat stopped before they were stored`);
+    if (plan.restore.length) ctx.log('info', `${plan.restore.length} message(s) in the outbox were missing from history: shown again as queued`);
   }
 
   /** Writes what waits for a peer onto its session, until the session is behind. */
@@ -147,4 +214,11 @@ export class NativeDelivery {
     }
     ids.add(id);
   }
+}
+
+function formatBytes(bytes: number): string {
+  const unit = (n: number, name: string) => `${Number.isInteger(n) ? n : n.toFixed(1)} ${name}`;
+  if (bytes >= 1024 * 1024) return unit(bytes / (1024 * 1024), 'MiB');
+  if (bytes >= 1024) return unit(bytes / 1024, 'KiB');
+  return `${bytes} bytes`;
 }

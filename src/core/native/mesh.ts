@@ -83,10 +83,16 @@ export class Mesh {
       return;
     }
     const duplicate = ctx.history.has(f.id) || !this.seen.add(f.id, f.ts);
-    s.sendControl({ type: 'ack', id: f.id });
-    if (duplicate) return;
+    if (duplicate) {
+      // History is kept across restarts: an id re-sent after either side restarted is dropped here.
+      s.sendControl({ type: 'ack', id: f.id });
+      return;
+    }
     // Neither shown nor forwarded: this node does not amplify a peer its user blocked.
-    if (ctx.blocked({ nodeId: f.origin, address: f.originAddress }, `${s.remoteIp}:0`, `a message relayed by ${s.remoteIp} from a blocked origin`)) return;
+    if (ctx.blocked({ nodeId: f.origin, address: f.originAddress }, `${s.remoteIp}:0`, `a message relayed by ${s.remoteIp} from a blocked origin`)) {
+      s.sendControl({ type: 'ack', id: f.id }); // acknowledged, so the sender does not resend it forever
+      return;
+    }
     const fromRec = ctx.peers.byNodeId(s.remote!.nodeId);
     let originRec = ctx.peers.byNodeId(f.origin);
     // A claimed origin address is only a hint: it must be an address, and not ours.
@@ -106,6 +112,8 @@ export class Mesh {
       origin: f.origin,
       ...(f.conv === 'everyone' ? { sig: f.sig, key: f.key } : {}),
     });
+    // Only once it is in history (on disk): the sender forgets it on this ack.
+    s.sendControl({ type: 'ack', id: f.id });
     const hops = Math.min(f.hops, ctx.limits.floodHops); // a sender cannot buy more hops than the mesh allows
     if (f.conv === 'everyone' && hops > 0) {
       const fwd = encodeFrame({ ...f, hops: hops - 1 });
