@@ -27,8 +27,9 @@ function button(label: string, title: string, onClick: () => void, icon?: string
   const b = el('button', 'code-action');
   b.type = 'button';
   b.title = title;
+  b.setAttribute('aria-label', label);
   if (icon) b.append(el('i', `codicon codicon-${icon}`));
-  b.append(label);
+  b.append(el('span', 'code-action-label', label));
   b.addEventListener('click', (e) => {
     e.preventDefault();
     onClick();

@@ -9,3 +9,18 @@ export function isWebUrl(url: string): boolean {
     return false;
   }
 }
+
+/**
+ * A web link to this machine (localhost, 127.0.0.0/8, ::1, 0.0.0.0). VS Code opens such links
+ * without asking, but one from a peer can reach a local dev server or admin page under an
+ * innocent link text: the host asks first.
+ */
+export function isLocalUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || host === '0.0.0.0' || host === '[::]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^\[::ffff:(7f|127\.)/.test(host);
+}

@@ -6,23 +6,45 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as vscode from 'vscode';
-import { isWebUrl } from '../protocol/links';
+import { isLocalUrl, isWebUrl } from '../protocol/links';
 import { CodeLocation, fenceLanguage, formatLocation, languageIdOf } from '../protocol/snippet';
 import type { SnippetStatus } from '../protocol/webviewMessages';
-import { locate, Located, sameLines } from '../workspace/locate';
+import { fileWithSnippet, locate, Located, sameLines } from '../workspace/locate';
 
 /** Files bigger than this are not read to compare a snippet. */
 const MAX_COMPARE_BYTES = 8 * 1024 * 1024;
+/** Read-only documents of shared snippets (for Compare): the newest few are kept. */
+const SNIPPET_SCHEME = 'peerchat-snippet';
+const MAX_SNIPPET_DOCS = 32;
 
 export class CodeActions implements vscode.Disposable {
   /** The editor the user was in last: when the chat has focus there is no active one. */
   private lastEditor: vscode.TextEditor | undefined = vscode.window.activeTextEditor;
   private readonly sub: vscode.Disposable;
+  private readonly snippets = new Map<string, string>();
+  private serial = 0;
 
   constructor(private readonly log: vscode.LogOutputChannel) {
-    this.sub = vscode.window.onDidChangeActiveTextEditor((e) => {
-      if (e) this.lastEditor = e;
-    });
+    const docs: vscode.TextDocumentContentProvider = { provideTextDocumentContent: (uri) => this.snippets.get(uri.query) ?? '' };
+    this.sub = vscode.Disposable.from(
+      vscode.window.onDidChangeActiveTextEditor((e) => {
+        if (e) this.lastEditor = e;
+      }),
+      // Read-only: closing the diff never asks to save an untitled snippet.
+      vscode.workspace.registerTextDocumentContentProvider(SNIPPET_SCHEME, docs),
+    );
+  }
+
+  /** A read-only document holding `text`, named like `file` (so it gets the file's language). */
+  private snippetUri(file: string, text: string): vscode.Uri {
+    const key = String(++this.serial);
+    this.snippets.set(key, text);
+    for (const old of this.snippets.keys()) {
+      if (this.snippets.size <= MAX_SNIPPET_DOCS) break;
+      this.snippets.delete(old);
+    }
+    const name = file.split(/[\\/]/).pop() || 'snippet';
+    return vscode.Uri.from({ scheme: SNIPPET_SCHEME, path: `/shared/${name}`, query: key });
   }
 
   dispose(): void {
@@ -47,6 +69,13 @@ export class CodeActions implements vscode.Disposable {
       this.log.warn(`chat: refused to open a link that is not http(s): ${JSON.stringify(url.slice(0, 100))}`);
       void vscode.window.showWarningMessage('PeerChat opens only http and https links.');
       return;
+    }
+    if (isLocalUrl(url)) {
+      const open = await vscode.window.showWarningMessage(`Open ${url.slice(0, 300)}?`, { modal: true, detail: 'A peer sent this link to a service on your own machine (localhost). Open it only if you expected it.' }, 'Open');
+      if (open !== 'Open') {
+        this.log.info(`chat: did not open a link to this machine: ${JSON.stringify(url.slice(0, 100))}`);
+        return;
+      }
     }
     // openExternal asks the user before it opens a domain they have not trusted.
     await vscode.env.openExternal(vscode.Uri.parse(url, true));
@@ -87,9 +116,12 @@ export class CodeActions implements vscode.Disposable {
       void vscode.window.showWarningMessage(`Cannot compare with ${location.path}: ${found.reason}.`);
       return;
     }
-    const snippet = await vscode.workspace.openTextDocument({ content: code, language: languageIdOf(lang) });
-    // Side by side: the snippet's lines against the same lines of the file (the whole file on the right).
-    await vscode.commands.executeCommand('vscode.diff', snippet.uri, vscode.Uri.file(found.file), `Snippet ↔ ${formatLocation(location)}`);
+    const file = vscode.Uri.file(found.file);
+    const doc = await vscode.workspace.openTextDocument(file);
+    const shared = this.snippetUri(found.file, fileWithSnippet(doc.getText(), location, code));
+    this.log.info(`chat: comparing a shared snippet (${lang || 'text'}) with ${formatLocation(location).slice(0, 200)}`);
+    const start = new vscode.Position(Math.max(0, location.start - 1), 0);
+    await vscode.commands.executeCommand('vscode.diff', shared, file, `Shared ↔ ${formatLocation(location)}`, { selection: new vscode.Range(start, start) });
   }
 
   async openUntitled(code: string, lang: string): Promise<void> {

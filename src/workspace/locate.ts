@@ -5,6 +5,7 @@
  * calls, which are passed in, so it runs without VS Code.
  */
 import * as nodePath from 'node:path';
+import type { CodeLocation } from '../protocol/snippet';
 
 export interface LocateFs {
   realpath(p: string): Promise<string>;
@@ -67,4 +68,18 @@ export function sameLines(fileText: string, start: number, code: string): boolea
   const want = norm(code.replace(/\n$/, ''));
   const have = norm(fileText).slice(start - 1, start - 1 + want.length);
   return have.length === want.length && have.every((l, i) => l === want[i]);
+}
+
+/**
+ * The file as the sender has it, as far as the snippet shows: the receiver's file with the
+ * snippet's range replaced by the shared lines. A diff against the file then shows exactly the
+ * lines that differ, at their place, not the whole file as added around a fragment.
+ */
+export function fileWithSnippet(fileText: string, location: CodeLocation, code: string): string {
+  const eol = fileText.includes('\r\n') ? '\r\n' : '\n';
+  const lines = fileText.split(/\r?\n/);
+  const from = Math.min(location.start - 1, lines.length);
+  const count = Math.max(0, Math.min(location.end, lines.length) - from);
+  lines.splice(from, count, ...code.replace(/\r\n?/g, '\n').split('\n'));
+  return lines.join(eol);
 }

@@ -577,7 +577,8 @@ async function openWorkbench(context, cs, folder, { timeout = 60_000 } = {}) {
 
 /** The PeerChat activity-bar tab. */
 function peerChatTab(page) {
-  return page.getByRole('tab', { name: /^PeerChat/ });
+  // In the activity bar only: the chat panel's editor tab is named PeerChat too.
+  return page.locator('.activitybar').getByRole('tab', { name: /^PeerChat/ });
 }
 
 /** Click the PeerChat activity-bar tab (unless its container is already open). */

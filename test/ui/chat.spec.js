@@ -5,6 +5,7 @@
 
 /** @typedef {import('../harness/runUi').SpecContext} SpecContext */
 
+const { typeInComposer } = require('./support/peers');
 const assert = require('assert');
 const path = require('path');
 const { startJsonProcess } = require('./support/jsonProcess');
@@ -21,14 +22,6 @@ async function refpeer(ui) {
     onCleanup: ui.onCleanup,
   });
   return py;
-}
-
-/** Types into the chat composer and presses Enter, as a user would. */
-async function typeInComposer(chat, text) {
-  const input = chat.locator('#input');
-  await input.click();
-  await input.fill(text);
-  await input.press('Enter');
 }
 
 /**

@@ -6,6 +6,7 @@
 
 /** @typedef {import('../harness/runUi').SpecContext} SpecContext */
 
+const { typeInComposer } = require('./support/peers');
 const assert = require('assert');
 const path = require('path');
 const { startJsonProcess } = require('./support/jsonProcess');
@@ -17,13 +18,6 @@ function family(ui, script, name, extra = []) {
     ready: (e) => e.type === 'listening',
     onCleanup: ui.onCleanup,
   });
-}
-
-async function typeInComposer(chat, text) {
-  const input = chat.locator('#input');
-  await input.click();
-  await input.fill(text);
-  await input.press('Enter');
 }
 
 for (const [label, script, name, extra] of /** @type {[string, string, string, string[]][]} */ ([

@@ -42,7 +42,8 @@ exports['hostile texts from a peer render as text and run nothing'] = async ({ p
   const chat = await ui.chatFrame(page);
   await chat.locator('.tab', { hasText: 'Everyone' }).click();
   const frame = await ui.chatFrameHandle(page);
-  // Wait for these messages themselves (the shared UI workspace already holds other specs' messages).
+  // Wait for these messages themselves (the shared UI workspace already holds other specs' messages,
+  // Markdown links among them: those are a.link elements without href, which ask the host).
   await frame.waitForFunction(
     (texts) => {
       const shownNow = new Set(Array.from(document.querySelectorAll('.msg.in .text')).map((e) => e.textContent));
@@ -59,7 +60,7 @@ exports['hostile texts from a peer render as text and run nothing'] = async ({ p
   await frame.waitForFunction((n) => Array.from(document.querySelectorAll('.msg.in .text')).some((e) => e.textContent.length === n), LONG_WORD.length, { timeout: 10_000 });
   const dom = await frame.evaluate(() => ({
     title: document.title,
-    injected: document.querySelectorAll('.log img, .log script, .log a, .log svg, .log style, .log iframe, .log [onerror], .log [onload], .log [href]').length,
+    injected: document.querySelectorAll('.log img, .log script, .log a:not(.link), .log svg, .log style, .log iframe, .log [onerror], .log [onload], .log [href]').length,
     bodyVisible: getComputedStyle(document.body).display !== 'none',
     overflow: /** @type {Element} */ (document.querySelector('.log')).scrollWidth - /** @type {Element} */ (document.querySelector('.log')).clientWidth,
   }));

@@ -6,52 +6,7 @@
 /** @typedef {import('../harness/runUi').SpecContext} SpecContext */
 
 const assert = require('assert');
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const { startJsonProcess } = require('./support/jsonProcess');
-
-const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
-
-async function terminalPeer(ui, port, data, name) {
-  return startJsonProcess(process.execPath, [CLI, '--port', String(port), '--host', '127.0.0.1', '--advertise', '127.0.0.1', '--name', name, '--data', data, '--json'], {
-    ready: (e) => e.type === 'listening',
-    onCleanup: ui.onCleanup,
-  });
-}
-
-async function typeInComposer(chat, text) {
-  const input = chat.locator('#input');
-  await input.click();
-  await input.fill(text);
-  await input.press('Enter');
-}
-
-/**
- * A terminal peer of its own (fresh --data, free port) that the user connects to from the
- * palette, once the node's native session with it shows in the Peers view as connected. Each
- * test uses its own `name`, so that rows and tabs are told apart in the shared workspace.
- */
-async function connectTerminalPeer({ page, port, ui }, name) {
-  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'peerchat-ui-cli-'));
-  ui.onCleanup(() => fs.rmSync(data, { recursive: true, force: true }));
-  const cliPort = await ui.freePort();
-  const cli = await terminalPeer(ui, cliPort, data, name);
-  await ui.openPeerChat(page);
-  await ui.expandView(page, 'Chat');
-  await ui.expandView(page, 'Peers');
-  await ui.waitForListening(port);
-  await ui.dismissNotifications(page);
-  await ui.runCommand(page, 'PeerChat: Connect to Peer…');
-  const box = page.locator('.quick-input-widget input');
-  await box.waitFor({ state: 'visible' });
-  await box.fill(`127.0.0.1:${cliPort}`);
-  await box.press('Enter');
-  await cli.waitFor((e) => e.type === 'system' && /native protocol/.test(String(e.text)), 10_000, 'the native session');
-  const row = ui.viewPane(page, 'Peers').locator('.monaco-list-row', { hasText: name });
-  await row.locator('text=/native · connected/').waitFor({ timeout: 10_000 });
-  return { cli, cliPort, data, row };
-}
+const { connectTerminalPeer, terminalPeer, typeInComposer } = require('./support/peers');
 
 /** @param {SpecContext} t */
 exports['Connect to Peer… to a PeerChat terminal peer opens a native session, shown in the Peers view'] = async (t) => {

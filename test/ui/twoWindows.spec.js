@@ -6,18 +6,12 @@
 
 /** @typedef {import('../harness/runUi').SpecContext} SpecContext */
 
+const { typeInComposer } = require('./support/peers');
 const assert = require('assert');
 const path = require('path');
 
 const VSIX = path.join(__dirname, '..', '..', `peerchat-${require('../../package.json').version}.vsix`);
 const SAFETY = /\d{5}(?: \d{5}){11}/;
-
-async function typeInComposer(chat, text) {
-  const input = chat.locator('#input');
-  await input.click();
-  await input.fill(text);
-  await input.press('Enter');
-}
 
 /** @type {{ ws: { port: number, dir: string }, cs: { stop(): Promise<void> }, page: import('playwright-core').Page } | undefined} */
 let windowB;

@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { locate, refusePath, sameLines } from '../../src/workspace/locate';
+import { fileWithSnippet, locate, refusePath, sameLines } from '../../src/workspace/locate';
 import { tmpDir } from '../support/tmpDir';
 
 const realFs = { realpath: (p: string) => fs.promises.realpath(p), stat: (p: string) => fs.promises.stat(p) };
@@ -73,5 +73,23 @@ describe('paths from peers', () => {
     assert.equal(sameLines('a\r\nb  \nc\n', 2, 'b\nc\n'), true);
     assert.equal(sameLines('a\nb\nc\n', 2, 'b\nX'), false);
     assert.equal(sameLines('a\nb\n', 2, 'b\nc\nd'), false, 'past the end of the file');
+  });
+});
+
+describe('Compare: the file with the shared lines in their place', () => {
+  const file = 'one\ntwo\nthree\nfour\n';
+
+  it('replaces exactly the snippet\'s range, so the diff shows only the lines that differ', () => {
+    assert.equal(fileWithSnippet(file, { path: 'f', start: 2, end: 3 }, 'TWO\nthree'), 'one\nTWO\nthree\nfour\n');
+  });
+
+  it('takes a snippet with more or fewer lines than its range', () => {
+    assert.equal(fileWithSnippet(file, { path: 'f', start: 2, end: 3 }, 'x'), 'one\nx\nfour\n');
+    assert.equal(fileWithSnippet(file, { path: 'f', start: 4, end: 4 }, 'a\nb'), 'one\ntwo\nthree\na\nb\n');
+  });
+
+  it('appends a snippet past the end of a shorter file, and keeps CRLF line ends', () => {
+    assert.equal(fileWithSnippet('one\ntwo', { path: 'f', start: 9, end: 10 }, 'nine\nten'), 'one\ntwo\nnine\nten');
+    assert.equal(fileWithSnippet('a\r\nb\r\nc', { path: 'f', start: 2, end: 2 }, 'B'), 'a\r\nB\r\nc');
   });
 });

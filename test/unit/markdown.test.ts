@@ -3,6 +3,7 @@
 // Snippet info strings and code locations are parsed strictly.
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
+import { isLocalUrl, isWebUrl } from '../../src/protocol/links';
 import { fenceLanguageOfPath, findLocations, formatSnippet, parseLocation, parseSnippetInfo, snippetMessage } from '../../src/protocol/snippet';
 import { highlight, hlText, parseHighlighted } from '../../webview/highlight';
 import { MAX_NODES, MdNode, renderMarkdown } from '../../webview/markdown';
@@ -183,5 +184,17 @@ describe('highlighting', () => {
   it('unknown languages and huge code stay plain', () => {
     assert.equal(highlight('x', 'klingon'), undefined);
     assert.equal(highlight('x'.repeat(30_000), 'ts'), undefined);
+  });
+});
+
+describe('links from peers', () => {
+  it('only http(s) links with a host and no credentials are links', () => {
+    for (const ok of ['http://example.org/', 'https://example.org/a?b#c', 'http://127.0.0.1:8080/']) assert.ok(isWebUrl(ok), ok);
+    for (const bad of ['javascript:alert(1)', 'data:text/html,x', 'file:///etc/passwd', 'vscode://x', 'command:workbench.action.closeWindow', 'https://user:pw@example.org/', 'http://', 'http://exa mple.org/', `https://example.org/${'a'.repeat(3000)}`, 'https://example.org/\u0085']) assert.ok(!isWebUrl(bad), bad);
+  });
+
+  it('links to this machine are told apart (the host asks before opening them)', () => {
+    for (const local of ['http://localhost:3000/', 'http://LOCALHOST/', 'http://app.localhost/', 'http://127.0.0.1/', 'http://127.1.2.3:9/', 'http://[::1]:80/', 'http://0.0.0.0:8080/', 'http://[::ffff:127.0.0.1]/']) assert.ok(isLocalUrl(local), local);
+    for (const remote of ['https://example.org/', 'http://192.0.2.1/', 'http://localhost.example.org/', 'http://128.0.0.1/', 'not a url']) assert.ok(!isLocalUrl(remote), remote);
   });
 });

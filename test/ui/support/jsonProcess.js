@@ -5,9 +5,14 @@
 const cp = require('child_process');
 const readline = require('readline');
 
-/** Starts `cmd args`, resolves once an event matches `ready` (e.g. its "listening" line). */
-async function startJsonProcess(cmd, args, { ready, onCleanup, timeoutMs = 10_000 }) {
-  const child = cp.spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * Starts `cmd args` (in `cwd` if given), resolves once an event matches `ready` (e.g. its "listening" line).
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {{ ready: (e: any) => boolean, onCleanup?: (fn: () => void) => void, timeoutMs?: number, cwd?: string }} options
+ */
+async function startJsonProcess(cmd, args, { ready, onCleanup, timeoutMs = 10_000, cwd }) {
+  const child = cp.spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd });
   const events = [];
   const waiters = [];
   let stderr = '';
