@@ -263,6 +263,38 @@ function writeHistory(file, count) {
 }
 
 /**
+ * With PEERCHAT_BENCH_PROFILE=1: a CPU profile of the workbench's renderer (the webview runs on
+ * its thread) during a burst, written to bench/results/<name>.cpuprofile (open it in Chromium's
+ * DevTools), and its top functions by self time printed.
+ */
+async function startProfile(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
+  return cdp;
+}
+
+async function stopProfile(cdp, name) {
+  const { profile } = await cdp.send('Profiler.stop');
+  await cdp.detach().catch(() => {});
+  const file = path.join(__dirname, 'results', `${name}.cpuprofile`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(profile));
+  const us = (profile.endTime - profile.startTime) / Math.max(1, profile.samples.length);
+  const self = new Map();
+  for (const n of profile.nodes) {
+    const f = n.callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${path.basename(f.url || '')}:${f.lineNumber + 1}`;
+    self.set(key, (self.get(key) || 0) + (n.hitCount || 0) * us);
+  }
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20);
+  console.log(`   profile ${path.relative(process.cwd(), file)}: ${(total / 1000).toFixed(0)} ms sampled; top self time:`);
+  for (const [k, v] of top) console.log(`     ${(v / 1000).toFixed(1).padStart(8)} ms  ${k}`);
+}
+
+/**
  * One paced classic burst into the extension, measured inside the Chat webview: latency from the
  * socket write to the row in the DOM, arrival of the host's posts, frame gaps, key delays.
  */
@@ -329,6 +361,7 @@ async function measureBurst({ page, frame, loadW, port, rate, seconds, markdown 
   const senderPid = (await loadW.call('hello')).pid;
   const cpu0 = cpuSnapshot(new Set([senderPid]));
   let sending = true;
+  const profiler = process.env.PEERCHAT_BENCH_PROFILE ? await startProfile(page) : null;
   const burstCall = loadW
     .call('load.paced', { port, rate, seconds, maxInFlight: 64, size: markdown ? 160 : 100, headerPort: HEADER_PORT, name: 'burst', markdown }, seconds * 1000 + 60_000)
     .finally(() => (sending = false));
@@ -338,6 +371,7 @@ async function measureBurst({ page, frame, loadW, port, rate, seconds, markdown 
     await h.sleep(500);
   }
   const burst = await burstCall;
+  if (profiler) await stopProfile(profiler, markdown ? 'burst-markdown' : 'burst-plain');
   const t1 = await frame.evaluate(() => performance.timeOrigin + performance.now());
   const cpu = cpuUse(cpu0, cpuSnapshot(new Set([senderPid])), (t1 - t0) / 1000);
   // Wait for the stragglers: until every message is in or nothing new came for 5 s (≤ 60 s).

@@ -12,6 +12,12 @@ import { el, renderMessage, type MessageActions } from './render';
 
 /** How many messages of a conversation are in the DOM at first; "Show earlier" adds more. */
 const PAGE = 300;
+/**
+ * No message row is shorter than this (pixels: a head line and a text line). Of the rows drawn at
+ * once, only as many as can be on screen are built as Markdown straight away; the others show
+ * their text and become Markdown when scrolled to (a burst appends rows that scroll past unseen).
+ */
+const MIN_ROW_PX = 30;
 /** Closer to the bottom than this (pixels), the log follows new messages. */
 const STICK_PX = 30;
 
@@ -128,8 +134,10 @@ export class MessageLog {
     if (msgs.length === 0) frag.append(this.emptyNote(current));
     const showPeer = current === EVERYONE;
     this.rows.clear();
-    for (const m of msgs.slice(-this.shown)) {
-      const row = renderMessage(m, showPeer, this.actions);
+    const page = msgs.slice(-this.shown);
+    const eager = this.onScreenRows();
+    for (const [i, m] of page.entries()) {
+      const row = renderMessage(m, showPeer, this.actions, page.length - i > eager);
       this.rows.set(m.id, row);
       frag.append(row);
     }
@@ -166,12 +174,18 @@ export class MessageLog {
     return empty;
   }
 
+  /** The most rows the log can show at once (read before this frame's changes: no extra layout). */
+  private onScreenRows(): number {
+    return Math.ceil(this.logEl.clientHeight / MIN_ROW_PX) + 2;
+  }
+
   /** Appends new messages and replaces changed ones without rebuilding the whole log. */
   private appendPending(): void {
     if (this.pending.length === 0) return;
     const current = this.model.current;
     const showPeer = current === EVERYONE;
     const added = document.createDocumentFragment();
+    const todo: [ChatMessage, HTMLElement | undefined][] = [];
     for (const id of new Set(this.pending)) {
       const m = this.model.get(id);
       if (!m || !ChatModel.belongs(m, current)) continue;
@@ -179,7 +193,13 @@ export class MessageLog {
       // A state change of a message that is not on screen (scrolled out of the DOM) waits for the
       // next full render; only messages seen for the first time are appended.
       if (!existing && !this.pendingNew.has(id)) continue;
-      const row = renderMessage(m, showPeer, this.actions);
+      todo.push([m, existing]);
+    }
+    // Rows appended below a log the user scrolled up in are not on screen at all.
+    const eager = this.stickToBottom ? this.onScreenRows() : 0;
+    for (const [i, [m, existing]] of todo.entries()) {
+      const id = m.id;
+      const row = renderMessage(m, showPeer, this.actions, !existing && todo.length - i > eager);
       this.rows.set(id, row);
       if (existing) existing.replaceWith(row);
       else added.append(row);

@@ -64,7 +64,8 @@ const onScreen = typeof IntersectionObserver === 'undefined'
     }, { rootMargin: '200px' });
 const lazy = new WeakMap<Element, () => void>();
 
-function whenVisible(target: Element, work: () => void): void {
+/** Runs `work` once `target` is on screen (or near it), at once where that cannot be known. */
+export function whenVisible(target: Element, work: () => void): void {
   if (!onScreen) return work();
   lazy.set(target, work);
   onScreen.observe(target);

@@ -5,7 +5,7 @@
  */
 import type { ChatMessage, DeliveryState } from '../src/protocol/webviewMessages';
 import { looksLikeMarkdown, renderMarkdown } from './markdown';
-import { appendBreakable, type CodeActions, mdDom } from './markdownDom';
+import { appendBreakable, type CodeActions, mdDom, whenVisible } from './markdownDom';
 
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -52,9 +52,18 @@ export function setBreakableText(host: HTMLElement, text: string): void {
   appendBreakable(host, text);
 }
 
-/** Message text: Markdown when it has any of its marks, else plain text (the fast path of a burst). */
-function setMessageText(host: HTMLElement, text: string, code: CodeActions): void {
+/**
+ * Message text: Markdown when it has any of its marks, else plain text (the fast path of a burst).
+ * `lazy`: plain text now and Markdown once the row is on screen. A burst appends hundreds of rows
+ * a second that scroll past unseen; only the newest are built as Markdown at once.
+ */
+function setMessageText(host: HTMLElement, text: string, code: CodeActions, lazy = false): void {
   if (!looksLikeMarkdown(text)) return setBreakableText(host, text);
+  if (lazy) {
+    setBreakableText(host, text);
+    whenVisible(host, () => setMessageText(host, text, code));
+    return;
+  }
   host.replaceChildren();
   host.classList.add('md');
   mdDom(renderMarkdown(text), host, code);
@@ -67,7 +76,8 @@ function foldedText(text: string): string {
   return text.slice(0, FOLD_CHARS).split('\n').slice(0, FOLD_LINES).join('\n');
 }
 
-export function renderMessage(m: ChatMessage, showPeer: boolean, actions: MessageActions): HTMLElement {
+/** One message's row; `lazy` defers its Markdown until the row is on screen (see setMessageText). */
+export function renderMessage(m: ChatMessage, showPeer: boolean, actions: MessageActions, lazy = false): HTMLElement {
   if (m.direction === 'system') {
     const row = el('div', 'msg system');
     row.dataset.id = m.id;
@@ -85,7 +95,7 @@ export function renderMessage(m: ChatMessage, showPeer: boolean, actions: Messag
   const long = m.text.length > FOLD_CHARS || m.text.split('\n', FOLD_LINES + 1).length > FOLD_LINES;
   // A long text is folded and only its start is laid out: a 60 KB word costs seconds of layout.
   const body = el('div', long ? 'text folded' : 'text');
-  setMessageText(body, long ? foldedText(m.text) : m.text, actions.code);
+  setMessageText(body, long ? foldedText(m.text) : m.text, actions.code, lazy);
   row.append(head, body);
   if (long) {
     const toggle = el('button', 'more-text', `Show all (${m.text.length.toLocaleString()} characters)`);

@@ -287,12 +287,12 @@ exports['hostile Markdown from a peer runs nothing, loads nothing, and opens no 
   await ui.openPeerChat(page);
   await ui.expandView(page, 'Chat');
   await ui.waitForListening(port);
-  for (const text of hostile) await classicSend(port, `127.0.0.1:47998 mallory ${text}`);
+  for (const text of hostile) await classicSend(port, `127.0.0.1:47998 trudy ${text}`);
   const chat = await ui.chatFrame(page);
   await chat.locator('.tab', { hasText: 'Everyone' }).click();
-  const mallory = chat.locator('.msg.in', { has: chat.locator('.name', { hasText: 'mallory' }) });
-  await mallory.filter({ hasText: 'root' }).filter({ has: chat.locator('.code-block') }).last().waitFor({ timeout: 15_000 });
-  assert.strictEqual(await mallory.count() >= hostile.length, true, `every hostile message shows (${await mallory.count()})`);
+  const trudy = chat.locator('.msg.in', { has: chat.locator('.name', { hasText: 'trudy' }) });
+  await trudy.filter({ hasText: 'root' }).filter({ has: chat.locator('.code-block') }).last().waitFor({ timeout: 15_000 });
+  assert.strictEqual(await trudy.count() >= hostile.length, true, `every hostile message shows (${await trudy.count()})`);
   const frame = await ui.chatFrameHandle(page);
   const report = await frame.evaluate(() => ({
     title: document.title,
@@ -314,13 +314,38 @@ exports['hostile Markdown from a peer runs nothing, loads nothing, and opens no 
   await dialog.waitFor({ state: 'hidden', timeout: 5000 });
   // A snippet naming a path outside the workspace: Open is refused with the reason, nothing opens.
   const outside = chat.locator('.code-block', { has: chat.locator('.code-label', { hasText: '/etc/passwd:1' }) });
+  // Its status is asked for once it is on screen: scroll to it, as a user would.
+  await outside.scrollIntoViewIfNeeded();
   await outside.locator('.code-status.status-refused').waitFor({ timeout: 10_000 });
   assert.strictEqual(await outside.getByRole('button', { name: 'Open', exact: true }).count(), 0, 'no Open for a refused path');
-  await outside.scrollIntoViewIfNeeded();
   await screenshot('hostile-markdown');
   // The view still answers: a message after the flood of nesting shows at once.
-  await classicSend(port, '127.0.0.1:47998 mallory still responsive');
-  await mallory.filter({ hasText: 'still responsive' }).waitFor({ timeout: 10_000 });
+  await classicSend(port, '127.0.0.1:47998 trudy still responsive');
+  await trudy.filter({ hasText: 'still responsive' }).waitFor({ timeout: 10_000 });
   assert.deepStrictEqual(requests, [], 'nothing was requested from the web server a peer named');
   assert.strictEqual(await page.locator('.tabs-container .tab', { hasText: 'passwd' }).count(), 0, 'no file outside the workspace opened');
+};
+
+/** @param {SpecContext} t */
+exports['rows drawn plain to keep a burst fast become Markdown when scrolled to'] = async ({ page, port, ui }) => {
+  const n = 80;
+  for (let i = 0; i < n; i++) await classicSend(port, `127.0.0.1:47997 bursty **bold ${i}** and \`code ${i}\``);
+  const chat = await ui.chatFrame(page);
+  // Another conversation and back: the whole page of Everyone is drawn at once, only the newest
+  // rows (those that fit on screen) as Markdown.
+  await chat.locator('.tab', { hasText: 'coder' }).click();
+  await chat.locator('.tab', { hasText: 'Everyone' }).click();
+  await chat.locator('.msg.in strong', { hasText: `bold ${n - 1}` }).waitFor({ timeout: 15_000 });
+  const frame = await ui.chatFrameHandle(page);
+  const first = await frame.evaluate(() => {
+    const row = [...document.querySelectorAll('.msg.in')].find((r) => (r.textContent || '').includes('bold 0*') || (r.textContent || '').includes('bold 0 '));
+    return row ? { plain: !row.querySelector('strong'), text: row.querySelector('.text')?.textContent } : null;
+  });
+  assert.ok(first, 'the first message of the burst is in the log');
+  assert.ok(first.plain, `far above the screen it is still plain text: ${first.text}`);
+  // Scrolled to, it becomes Markdown.
+  const row = chat.locator('.msg.in', { hasText: /bold 0\b/ });
+  await row.scrollIntoViewIfNeeded();
+  await row.locator('strong', { hasText: 'bold 0' }).waitFor({ timeout: 10_000 });
+  await row.locator('code', { hasText: 'code 0' }).waitFor();
 };
