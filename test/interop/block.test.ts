@@ -3,27 +3,9 @@
 // shown, it is never sent to; a blocked IP (127.0.0.2 as a second source address) is closed at
 // once; the list survives a restart with the same --data; unblock brings the peer back.
 import assert from 'node:assert/strict';
-import * as net from 'node:net';
 import { after, afterEach, describe, it } from 'node:test';
 import { CLI_PATH, classicReceiver, cleanupAll, cliAvailable, cliPeers, HOST, rawSend, settle, startCli } from './helpers';
-
-/** A silent client from `localAddress`: whether the terminal peer closed it, and what it wrote. */
-function silentClient(port: number, localAddress: string, ms: number): Promise<{ closed: boolean; bytes: number }> {
-  return new Promise((resolve) => {
-    let bytes = 0;
-    const s = net.connect({ host: HOST, port, localAddress });
-    const t = setTimeout(() => {
-      s.destroy();
-      resolve({ closed: false, bytes });
-    }, ms);
-    s.on('data', (d) => (bytes += d.length));
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      clearTimeout(t);
-      resolve({ closed: true, bytes });
-    });
-  });
-}
+import { silentClient } from '../support/silentClient';
 
 describe('the terminal peer: /block, /blocked, /unblock', { skip: !cliAvailable() && `build first: ${CLI_PATH} is missing` }, () => {
   afterEach(cleanupAll);
@@ -59,7 +41,7 @@ describe('the terminal peer: /block, /blocked, /unblock', { skip: !cliAvailable(
       since = proc.mark();
       proc.send('/block 127.0.0.2');
       await proc.waitFor((e) => e.type === 'blocked' && e.target === '127.0.0.2', 'the IP blocked', { since });
-      assert.deepEqual(await silentClient(cli.port, '127.0.0.2', 3000), { closed: true, bytes: 0 }, 'a connection from the blocked IP is closed at once');
+      assert.deepEqual(await silentClient(HOST, cli.port, '127.0.0.2', 3000), { closed: true, bytes: 0 }, 'a connection from the blocked IP is closed at once');
 
       since = proc.mark();
       proc.send('/block not-a-target');
@@ -77,7 +59,7 @@ describe('the terminal peer: /block, /blocked, /unblock', { skip: !cliAvailable(
         (list.entries as { target: string }[]).map((e) => e.target),
         [rx.addr, '127.0.0.2'],
       );
-      assert.deepEqual(await silentClient(cli.port, '127.0.0.2', 3000), { closed: true, bytes: 0 }, 'still closed after the restart');
+      assert.deepEqual(await silentClient(HOST, cli.port, '127.0.0.2', 3000), { closed: true, bytes: 0 }, 'still closed after the restart');
 
       since = cli.proc.mark();
       cli.proc.send(`/unblock ${rx.addr}`);

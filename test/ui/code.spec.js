@@ -10,9 +10,8 @@
 const assert = require('assert');
 const fs = require('fs');
 const http = require('http');
-const net = require('net');
 const path = require('path');
-const { connectTerminalPeer } = require('./support/peers');
+const { classicSend, connectTerminalPeer } = require('./support/peers');
 
 const GREET = ['export function greet(name: string): string {', '  const greeting = `Hello, ${name}!`;', '  return greeting;', '}', ''].join('\n');
 const UTIL = ['export function twice(n: number): number {', '  return n * 2;', '}', ''].join('\n');
@@ -252,15 +251,6 @@ async function panelFrame(page, ui, { timeout = 30_000 } = {}) {
   }
 }
 
-/** One classic message on one connection, as a classroom program sends it. */
-function classicSend(port, text) {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => s.end(Buffer.from(text, 'utf8')));
-    s.on('close', resolve);
-    s.on('error', reject);
-  });
-}
-
 /** @param {SpecContext} t */
 exports['hostile Markdown from a peer runs nothing, loads nothing, and opens no path outside the workspace'] = async ({ page, port, ui, screenshot }) => {
   // Every request to this server would be the webview (or VS Code) loading something a peer named.
@@ -271,7 +261,7 @@ exports['hostile Markdown from a peer runs nothing, loads nothing, and opens no 
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
   ui.onCleanup(() => server.close());
-  const web = `http://127.0.0.1:${/** @type {net.AddressInfo} */ (server.address()).port}`;
+  const web = `http://127.0.0.1:${/** @type {import("net").AddressInfo} */ (server.address()).port}`;
   const hostile = [
     `![tracker](${web}/img.png) and ![](${web}/bare.png)`,
     `[click me](javascript:document.title='pwned-md') <javascript:document.title='pwned-auto'>`,

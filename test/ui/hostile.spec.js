@@ -5,29 +5,10 @@
 /** @typedef {import('../harness/runUi').SpecContext} SpecContext */
 
 const assert = require('assert');
-const net = require('net');
+const { classicSend } = require('./support/peers');
+// The corpus the Markdown unit tests run too.
+const HOSTILE = require('../support/hostile-texts.json');
 
-/** One classic message on one connection, as a classroom program sends it. */
-function classicSend(port, text) {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => s.end(Buffer.from(text, 'utf8')));
-    s.on('close', resolve);
-    s.on('error', reject);
-  });
-}
-
-const HOSTILE = [
-  `<script>document.title='pwned-script'</script>`,
-  `<img src=x onerror="document.title='pwned-img'">`,
-  `<a href="javascript:document.title='pwned-link'">click me</a>`,
-  `<svg onload="document.title='pwned-svg'"></svg>`,
-  `<style>body{display:none !important}</style>hidden?`,
-  `<iframe src="javascript:parent.document.title='pwned-frame'"></iframe>`,
-  `[run me](command:workbench.action.closeWindow) and command:peerchat.stopNode`,
-  `\u202Eevil bidi override\u202C then normal`,
-  `zero\u200Dwidth\u200Bjoiners\u2060here`,
-  `{{constructor.constructor('document.title="pwned-tpl"')()}}`,
-];
 // A 60 KB word: over what fits one classic write, under the per-message limit (64 KiB).
 const LONG_WORD = 'A'.repeat(60_000);
 

@@ -6,7 +6,7 @@
 
 /** @typedef {import('../harness/runUi').SpecContext} SpecContext */
 
-const { typeInComposer } = require('./support/peers');
+const { connectFromPalette, typeInComposer } = require('./support/peers');
 const assert = require('assert');
 const path = require('path');
 
@@ -34,16 +34,7 @@ async function twoWindows({ page, port, ui }) {
   await ui.waitForListening(ws.port);
 
   // Window A connects to B from the palette.
-  await ui.openPeerChat(page);
-  await ui.expandView(page, 'Chat');
-  await ui.expandView(page, 'Peers');
-  await ui.waitForListening(port);
-  await ui.dismissNotifications(page);
-  await ui.runCommand(page, 'PeerChat: Connect to Peer…');
-  const box = page.locator('.quick-input-widget input');
-  await box.waitFor({ state: 'visible' });
-  await box.fill(`127.0.0.1:${ws.port}`);
-  await box.press('Enter');
+  await connectFromPalette({ page, port, ui }, `127.0.0.1:${ws.port}`);
   const row = ui.viewPane(page, 'Peers').locator('.monaco-list-row', { hasText: 'bertha' });
   // native, connected and encrypted, whatever their order in the row.
   await row.filter({ hasText: /· native\b/ }).filter({ hasText: /· connected\b/ }).filter({ hasText: /· encrypted\b/ }).waitFor({ timeout: 15_000 });

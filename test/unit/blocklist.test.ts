@@ -17,6 +17,7 @@ import { FakeNativePeer, fakeNativePeer } from '../support/fakeNativePeer';
 import { rawSend } from '../support/rawSend';
 import { removeTmpDirs, tmpDir } from '../support/tmpDir';
 import { until } from '../support/until';
+import { silentClient } from '../support/silentClient';
 
 const HOST = '127.0.0.1';
 const OTHER = '127.0.0.2'; // Linux loopback answers the whole 127/8: a second source address
@@ -51,24 +52,6 @@ async function counter(): Promise<{ port: number; addr: string; connections: () 
   await new Promise<void>((r) => server.listen(0, HOST, r));
   const port = (server.address() as net.AddressInfo).port;
   return { port, addr: `${HOST}:${port}`, connections: () => count };
-}
-
-/** Opens a silent connection from `localAddress`: resolves with what the node wrote and whether it closed. */
-function silentClient(port: number, localAddress: string, ms: number): Promise<{ closed: boolean; bytes: number }> {
-  return new Promise((resolve) => {
-    let bytes = 0;
-    const s = net.connect({ host: HOST, port, localAddress });
-    const t = setTimeout(() => {
-      s.destroy();
-      resolve({ closed: false, bytes });
-    }, ms);
-    s.on('data', (d) => (bytes += d.length));
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      clearTimeout(t);
-      resolve({ closed: true, bytes });
-    });
-  });
 }
 
 function hello(f: FakeNativePeer, listen: string, name = 'fake') {
@@ -143,7 +126,7 @@ describe('block list: a running node', () => {
     const port = n.listeningPort;
     // Classic: a silent client from the blocked IP gets no banner (100 ms) and is closed (not
     // after the 10 s idle limit); its message is never shown.
-    const silent = await silentClient(port, OTHER, 3000);
+    const silent = await silentClient(HOST, port, OTHER, 3000);
     assert.deepEqual(silent, { closed: true, bytes: 0 }, 'closed at accept, nothing written');
     await rawSend(port, `${HOST}:5001 mallory from the blocked ip`, { localAddress: OTHER });
     const native = await fakeNativePeer(port, { localAddress: OTHER, bannerTimeoutMs: 1000 });
@@ -316,7 +299,7 @@ describe('block list: a running node', () => {
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
     const second = await node('ana', { store: new FileStore(dir, 100) });
     assert.deepEqual(second.n.blocked().map((b) => b.target), [OTHER, `node:${id}`, '[2001:db8::1]:80']);
-    assert.deepEqual(await silentClient(second.n.listeningPort, OTHER, 3000), { closed: true, bytes: 0 }, 'enforced after the restart');
+    assert.deepEqual(await silentClient(HOST, second.n.listeningPort, OTHER, 3000), { closed: true, bytes: 0 }, 'enforced after the restart');
     second.n.unblock(OTHER);
     await second.n.shutdown();
     const third = new PeerNode({ host: HOST, port: 0, name: 'ana', advertisedIp: HOST, store: new FileStore(dir, 100) });

@@ -2,6 +2,8 @@
 // links are web links or nothing; nothing is fetched; huge or deeply nested input stays bounded.
 // Snippet info strings and code locations are parsed strictly.
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isLocalUrl, isWebUrl } from '../../src/protocol/links';
 import { fenceLanguageOfPath, findLocations, formatSnippet, parseLocation, parseSnippetInfo, snippetMessage } from '../../src/protocol/snippet';
@@ -34,18 +36,8 @@ function assertSafe(nodes: MdNode[], what: string): void {
   }
 }
 
-const HOSTILE = [
-  `<script>document.title='pwned-script'</script>`,
-  `<img src=x onerror="document.title='pwned-img'">`,
-  `<a href="javascript:document.title='pwned-link'">click me</a>`,
-  `<svg onload="document.title='pwned-svg'"></svg>`,
-  `<style>body{display:none !important}</style>hidden?`,
-  `<iframe src="javascript:parent.document.title='pwned-frame'"></iframe>`,
-  `[run me](command:workbench.action.closeWindow) and command:peerchat.stopNode`,
-  `\u202Eevil bidi override\u202C then normal`,
-  `zero\u200Dwidth\u200Bjoiners\u2060here`,
-  `{{constructor.constructor('document.title="pwned-tpl"')()}}`,
-];
+// The same corpus the hostile UI spec sends into the real chat.
+const HOSTILE: string[] = JSON.parse(readFileSync(join(__dirname, '..', 'support', 'hostile-texts.json'), 'utf8'));
 
 const MARKDOWN_VECTORS = [
   '[x](javascript:alert(1))',

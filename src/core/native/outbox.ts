@@ -115,18 +115,11 @@ export class Outbox {
 
   /** Removes a message wherever it waits; returns the peer it was for. */
   remove(id: string): string | undefined {
-    for (const [peer, q] of this.byPeer) {
-      const m = q.get(id);
-      if (!m) continue;
-      q.delete(id);
-      if (q.size === 0) this.byPeer.delete(peer);
-      this.total--;
-      this.totalBytes -= textBytes(m);
-      this.pendingRecords.push({ op: 'remove', id });
-      this.scheduleCommit();
-      return peer;
-    }
-    return undefined;
+    const peer = this.takeOut(id);
+    if (peer === undefined) return undefined;
+    this.pendingRecords.push({ op: 'remove', id });
+    this.scheduleCommit();
+    return peer;
   }
 
   has(id: string): boolean {
@@ -185,8 +178,8 @@ export class Outbox {
     this.totalBytes += textBytes(message);
   }
 
-  /** Removes without recording it (an add that never reached the disk). */
-  private takeOut(id: string): void {
+  /** Removes without recording it (an add that never reached the disk); returns the peer it was for. */
+  private takeOut(id: string): string | undefined {
     for (const [peer, q] of this.byPeer) {
       const m = q.get(id);
       if (!m) continue;
@@ -194,8 +187,9 @@ export class Outbox {
       if (q.size === 0) this.byPeer.delete(peer);
       this.total--;
       this.totalBytes -= textBytes(m);
-      return;
+      return peer;
     }
+    return undefined;
   }
 
   private scheduleCommit(): void {

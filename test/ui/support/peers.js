@@ -3,6 +3,7 @@
 'use strict';
 
 const fs = require('fs');
+const net = require('net');
 const os = require('os');
 const path = require('path');
 const { startJsonProcess } = require('./jsonProcess');
@@ -30,6 +31,33 @@ async function typeInComposer(chat, text) {
   await input.press('Enter');
 }
 
+/** One classic message on one connection to 127.0.0.1:`port`, as a classroom program sends it. */
+function classicSend(port, text) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.end(Buffer.from(text, 'utf8')));
+    s.on('close', resolve);
+    s.on('error', reject);
+  });
+}
+
+/**
+ * Connect to Peer… from the Command Palette to `address`, as a user does, once the PeerChat views
+ * are open and the node listens on `port`.
+ * @param {{ page: import('playwright-core').Page, port: number, ui: any }} t @param {string} address
+ */
+async function connectFromPalette({ page, port, ui }, address) {
+  await ui.openPeerChat(page);
+  await ui.expandView(page, 'Chat');
+  await ui.expandView(page, 'Peers');
+  await ui.waitForListening(port);
+  await ui.dismissNotifications(page);
+  await ui.runCommand(page, 'PeerChat: Connect to Peer…');
+  const box = page.locator('.quick-input-widget input');
+  await box.waitFor({ state: 'visible' });
+  await box.fill(address);
+  await box.press('Enter');
+}
+
 /**
  * A terminal peer of its own (fresh --data, free port) that the user connects to from the
  * palette, once the node's native session with it shows in the Peers view as connected. Each
@@ -42,20 +70,11 @@ async function connectTerminalPeer({ page, port, ui }, name, { cwd } = {}) {
   ui.onCleanup(() => fs.rmSync(data, { recursive: true, force: true }));
   const cliPort = await ui.freePort();
   const cli = await terminalPeer(ui, cliPort, data, name, { cwd });
-  await ui.openPeerChat(page);
-  await ui.expandView(page, 'Chat');
-  await ui.expandView(page, 'Peers');
-  await ui.waitForListening(port);
-  await ui.dismissNotifications(page);
-  await ui.runCommand(page, 'PeerChat: Connect to Peer…');
-  const box = page.locator('.quick-input-widget input');
-  await box.waitFor({ state: 'visible' });
-  await box.fill(`127.0.0.1:${cliPort}`);
-  await box.press('Enter');
+  await connectFromPalette({ page, port, ui }, `127.0.0.1:${cliPort}`);
   await cli.waitFor((e) => e.type === 'system' && /native protocol/.test(String(e.text)), 10_000, 'the native session');
   const row = ui.viewPane(page, 'Peers').locator('.monaco-list-row', { hasText: name });
   await row.locator('text=/native · connected/').waitFor({ timeout: 10_000 });
   return { cli, cliPort, data, row };
 }
 
-module.exports = { CLI, terminalPeer, typeInComposer, connectTerminalPeer };
+module.exports = { CLI, terminalPeer, typeInComposer, classicSend, connectFromPalette, connectTerminalPeer };
