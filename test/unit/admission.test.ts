@@ -11,28 +11,18 @@ import { PROTOCOL_VERSION } from '../../src/core/native/frames';
 import { DEFAULT_LIMITS, Limits } from '../../src/core/limits';
 import { NodeOptions, PeerNode } from '../../src/core/node';
 import { FakeNativePeer, fakeNativePeer, FakeNativeOptions } from '../support/fakeNativePeer';
+import { TestNodes } from '../support/testNodes';
 import { until } from '../support/until';
 
-const HOST = '127.0.0.1';
-const live = new Set<PeerNode>();
+const nodes = new TestNodes();
 const fakes: FakeNativePeer[] = [];
-const logs = new Map<PeerNode, string[]>();
 after(async () => {
   for (const f of fakes) f.socket.destroy();
-  await Promise.all([...live].map((n) => n.stop()));
+  await nodes.stopAll();
 });
 
-async function node(name: string, limits: Partial<Limits> = {}, o: Partial<NodeOptions> = {}): Promise<PeerNode> {
-  const n = new PeerNode({ host: HOST, port: 0, name, advertisedIp: HOST, ...o, limits: { probeWaitMs: 300, reconnectBaseMs: 50, reconnectMaxMs: 300, ...limits } });
-  const lines: string[] = [];
-  logs.set(n, lines);
-  n.on('log', (_level, text) => lines.push(text));
-  live.add(n);
-  await n.start();
-  return n;
-}
-
-const logOf = (n: PeerNode) => logs.get(n) ?? [];
+const node = (name: string, limits: Partial<Limits> = {}, o: Partial<NodeOptions> = {}) => nodes.start(name, { ...o, limits: { ...limits, ...o.limits } });
+const logOf = (n: PeerNode) => nodes.logOf(n);
 const addr = (n: PeerNode) => `127.0.0.1:${n.listeningPort}`;
 
 /** A fake native peer from `localAddress` that says hello; resolves once the node took it or closed it. */

@@ -12,36 +12,23 @@ import { classicReceiver } from '../support/classicReceiver';
 import { FakeNativePeer, fakeNativePeer, FakeNativeOptions } from '../support/fakeNativePeer';
 import { freePort } from '../support/freePort';
 import { relay, Relay } from '../support/relay';
+import { TestNodes } from '../support/testNodes';
 import { until } from '../support/until';
 
 const HOST = '127.0.0.1';
-const live = new Set<PeerNode>();
+const nodes = new TestNodes();
 const fakes: FakeNativePeer[] = [];
 const relays: Relay[] = [];
-const logs = new Map<PeerNode, string[]>();
 after(async () => {
   for (const f of fakes) f.socket.destroy();
-  await Promise.all([...live].map((n) => n.stop()));
+  await nodes.stopAll();
   await Promise.all(relays.map((r) => r.close()));
 });
 
 /** A node on 127.0.0.1 with short redial delays; its log lines are kept (logOf). */
-async function node(name: string, o: Partial<NodeOptions> = {}): Promise<PeerNode> {
-  const n = new PeerNode({ host: HOST, port: 0, name, advertisedIp: HOST, ...o, limits: { probeWaitMs: 300, reconnectBaseMs: 50, reconnectMaxMs: 300, ...o.limits } });
-  const lines: string[] = [];
-  logs.set(n, lines);
-  n.on('log', (_level, text) => lines.push(text));
-  live.add(n);
-  await n.start();
-  return n;
-}
-
-async function stop(...ns: PeerNode[]): Promise<void> {
-  await Promise.all(ns.map((n) => n.stop()));
-  for (const n of ns) live.delete(n);
-}
-
-const logOf = (n: PeerNode) => logs.get(n) ?? [];
+const node = (name: string, o: Partial<NodeOptions> = {}) => nodes.start(name, o);
+const stop = (...ns: PeerNode[]) => nodes.stop(...ns);
+const logOf = (n: PeerNode) => nodes.logOf(n);
 const addr = (n: PeerNode) => `127.0.0.1:${n.listeningPort}`;
 const msg = (n: PeerNode, id: string) => n.getHistory().find((m) => m.id === id);
 const count = (n: PeerNode, f: (m: ChatMessage) => boolean) => n.getHistory().filter(f).length;
