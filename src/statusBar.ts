@@ -23,13 +23,15 @@ export class StatusBar extends Disposable {
 
   update(): void {
     const s = this.node.status;
-    const peers = this.node.peers.list().filter((p) => p.state !== 'gone').length;
+    // A nearby node nobody talked to is not a peer yet: it is counted as nearby.
+    const peers = this.node.peers.list().filter((p) => p.state !== 'gone' && !this.node.peers.nearbyOnly(p)).length;
+    const fresh = this.node.nearby().filter((n) => !n.known).length;
     const tip = new vscode.MarkdownString(undefined, false);
     tip.isTrusted = false;
     this.item.backgroundColor = undefined;
     switch (s.state) {
       case 'listening': {
-        this.item.text = `$(comment-discussion) PeerChat :${this.node.listeningPort} · ${peers} peer${peers === 1 ? '' : 's'}`;
+        this.item.text = `$(comment-discussion) PeerChat :${this.node.listeningPort} · ${peers} peer${peers === 1 ? '' : 's'}${fresh ? ` · ${fresh} nearby` : ''}`;
         const host = s.address.slice(0, s.address.lastIndexOf(':'));
         const exposure =
           host === '0.0.0.0' || host === '::'

@@ -46,6 +46,8 @@ export class Discovery {
   /** Bumped at every start and stop: a proof that ends after a restart is dropped. */
   private generation = 0;
   private running = false;
+  /** What the views were last told (nearby and spoofed, as JSON). */
+  private shown = '[[],[]]';
 
   constructor(
     private readonly ctx: NodeContext,
@@ -161,7 +163,12 @@ export class Discovery {
     this.state = next;
     if (changed) {
       this.syncPeers();
-      this.hooks.changed();
+      // Only what the views show: an entry still being checked redraws nothing.
+      const shown = JSON.stringify([this.nearby(), this.spoofed()]);
+      if (shown !== this.shown) {
+        this.shown = shown;
+        this.hooks.changed();
+      }
     }
     if (this.running) {
       this.proveDue();
