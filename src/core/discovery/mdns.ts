@@ -54,7 +54,7 @@ export class LanChannel implements DiscoveryChannel {
       hooks.log('info', `LAN discovery: nothing announced, bound to ${self.bindHost} (this machine only)`);
       return;
     }
-    if (self.bindHost.includes(':')) {
+    if (self.bindHost.includes(':') && !isUnspecified(self.bindHost)) {
       hooks.log('info', `LAN discovery: announced over IPv4 only; bound to ${self.bindHost}`);
       return;
     }
