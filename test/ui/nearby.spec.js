@@ -88,3 +88,57 @@ exports['a terminal peer on this machine appears under Nearby by itself; a click
     setWorkspaceSetting(workspace, 'peerchat.discovery', 'off');
   }
 };
+
+/** @param {SpecContext} t */
+exports['two PeerChat windows in one code-server find each other under Nearby and chat with no address typed'] = async (t) => {
+  const { page, port, workspace, ui, codeServer, screenshot } = t;
+  // Window B: another folder in the same code-server (its own extension host, node and port),
+  // discovery "machine" from the start; both windows share the run's per-machine folder.
+  const wsB = await ui.createWorkspace({ label: 'ui-ws-nearby-b', settings: { 'peerchat.name': 'wanda', 'peerchat.discovery': 'machine' } });
+  await ui.openPeerChat(page);
+  await ui.expandView(page, 'Chat');
+  await ui.expandView(page, 'Peers');
+  await ui.waitForListening(port);
+  setWorkspaceSetting(workspace, 'peerchat.discovery', 'machine');
+  const pageB = await ui.openWorkbench(page.context(), codeServer, wsB.dir);
+  try {
+    await ui.openPeerChat(pageB);
+    await ui.expandView(pageB, 'Chat');
+    await ui.expandView(pageB, 'Peers');
+    await ui.waitForListening(wsB.port);
+
+    // Each window lists the other under Nearby, by itself.
+    const rowInA = ui.viewPane(page, 'Peers').locator('.monaco-list-row', { hasText: 'wanda' });
+    await rowInA.waitFor({ timeout: 20_000 });
+    assert.match(await rowInA.innerText(), new RegExp(`127\\.0\\.0\\.1:${wsB.port}`));
+    const nearbyInB = ui.viewPane(pageB, 'Peers').locator('.monaco-list-row', { hasText: 'Nearby' });
+    await nearbyInB.waitFor({ timeout: 20_000 });
+    await ui.viewPane(pageB, 'Peers').locator('.monaco-list-row', { hasText: `127.0.0.1:${port}` }).waitFor({ timeout: 20_000 });
+    await ui.parkMouse(page);
+    await screenshot('two-windows-nearby');
+
+    // A clicks B's row and writes: B's chat shows it, natively (its conversation says encrypted).
+    const chatA = await ui.chatFrame(page);
+    const tab = chatA.locator('.tab[aria-selected="true"]', { hasText: 'wanda' });
+    for (let deadline = Date.now() + 15_000; ; ) {
+      await rowInA.click();
+      if (await tab.waitFor({ timeout: 3_000 }).then(() => true, () => false)) break;
+      if (Date.now() > deadline) throw new Error('clicking the Nearby row never opened its conversation');
+      console.log('      (the Nearby row was redrawn under the click: clicking again)');
+      await ui.dismissNotifications(page);
+    }
+    const input = chatA.locator('#input');
+    await input.click();
+    await input.fill('hello window B, found nearby');
+    await input.press('Enter');
+    const chatB = await ui.chatFrame(pageB);
+    await chatB.locator('.msg.in', { hasText: 'hello window B, found nearby' }).waitFor({ timeout: 15_000 });
+    await chatA.locator('.msg.out', { hasText: 'hello window B, found nearby' }).locator('.state-delivered, .state-read').waitFor({ timeout: 15_000 });
+    await chatA.locator('.conv-info', { hasText: /encrypted/i }).waitFor({ timeout: 5_000 });
+    await ui.parkMouse(page);
+    await screenshot('two-windows-chat');
+  } finally {
+    await pageB.close().catch(() => {});
+    setWorkspaceSetting(workspace, 'peerchat.discovery', 'off');
+  }
+};
