@@ -413,6 +413,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     const r = this.blocking.block(t, this.ctx.now(), this.blockParts());
     this.emit('log', 'info', `blocked ${r.target}${r.removed.length ? `; removed ${r.removed.join(', ')} from the peers` : ''}${r.queued ? `; ${r.queued} queued messages stay in the outbox until cancelled` : ''}`);
     this.emit('blocked');
+    this.discovery.refresh(); // a blocked node leaves Nearby
     return r;
   }
 
@@ -422,6 +423,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     if (!r) return undefined;
     this.emit('log', 'info', `unblocked ${r.target}`);
     this.emit('blocked');
+    this.discovery.refresh();
     return r;
   }
 

@@ -76,4 +76,19 @@ describe('interop: discovery on one machine (--discovery machine)', { skip: !cli
     await a.proc.waitFor((e) => !!nearbyOf(e) && !nearbyOf(e)!.some((p) => p.nodeId === idb), 'eli left dana’s Nearby', { since: sinceA, timeoutMs: 10_000 });
     assert.deepEqual(fs.readdirSync(dir), [`${ida}.json`]);
   });
+
+  it('a terminal peer killed with -9 leaves a file of a dead process: the other drops it at its next read and removes the file', async () => {
+    const dir = path.join(makeTempDir('peerchat-interop-disc9-'), 'nearby');
+    const args = ['--discovery', 'machine', '--discovery-dir', dir];
+    const a = await startCli('fern', args);
+    const b = await startCli('gus', args);
+    const idb = String((await b.proc.waitFor((e) => e.type === 'listening', 'listening')).nodeId);
+    await a.proc.waitFor((e) => !!nearbyOf(e)?.some((p) => p.nodeId === idb), 'gus nearby', { timeoutMs: 10_000 });
+    const since = a.proc.mark();
+    b.proc.child.kill('SIGKILL');
+    assert.ok(fs.existsSync(path.join(dir, `${idb}.json`)), 'no goodbye: its file stays behind');
+    // Polled every 2 s (registryPollMs): well within three announcement intervals.
+    await a.proc.waitFor((e) => !!nearbyOf(e) && !nearbyOf(e)!.some((p) => p.nodeId === idb), 'gus dropped from Nearby', { since, timeoutMs: 10_000 });
+    assert.equal(fs.existsSync(path.join(dir, `${idb}.json`)), false, 'the dead process’s file is removed');
+  });
 });

@@ -386,6 +386,26 @@ describe('discovery in the node: announcements proven by TLS', () => {
     assert.ok(!stored.includes(d.nodeId), `a nearby node nobody talked to is not stored: ${stored}`);
   });
 
+  it('a blocked node leaves Nearby and the peers at once, and is not checked again; unblocked, it is back', async () => {
+    const ch = new HandChannel();
+    const a = await node('ana4', { discovery: { mode: 'lan', channels: [ch] } });
+    const b = await node('bob4');
+    let events = 0;
+    a.on('nearby', () => events++);
+    ch.say(heardOf(b));
+    await until('B nearby', () => a.nearby().length === 1);
+    const before = events;
+    a.block(`node:${b.nodeId}`);
+    assert.deepEqual(a.nearby(), []);
+    assert.equal(a.peers.byNodeId(b.nodeId), undefined);
+    assert.ok(events > before, 'the views are told');
+    ch.say(heardOf(b));
+    assert.deepEqual(a.nearby(), []);
+    a.unblock(`node:${b.nodeId}`);
+    assert.equal(a.nearby().length, 1);
+    assert.ok(a.peers.byNodeId(b.nodeId));
+  });
+
   it('two nodes with one per-machine folder find each other; stop is a goodbye; off writes nothing', async () => {
     const dir = path.join(tmpDir(), 'reg');
     const a = await node('ana3', { discovery: { mode: 'machine', dir } });

@@ -129,6 +129,11 @@ export class Discovery {
     }));
   }
 
+  /** Something the lists depend on changed outside (the block list): say them again. */
+  refresh(): void {
+    this.apply(this.state, true);
+  }
+
   // ---------------------------------------------------------------- what the channels say
 
   private onHeard(channel: DiscoveryChannelKind, h: Heard): void {
