@@ -7,7 +7,7 @@
  * says goodbye (TTL 0) when it stops.
  */
 import * as os from 'node:os';
-import makeMdns from 'multicast-dns';
+import type makeMdns from 'multicast-dns';
 import { isLoopback, isUnspecified } from '../address';
 import type { ChannelHooks, DiscoveryChannel, SelfAnnouncement } from './channel';
 import { announcementPacket, asksForService, browseQuery, readResponse } from './dnssd';
@@ -71,7 +71,9 @@ export class LanChannel implements DiscoveryChannel {
     const iface = this.ips.length === 1 ? this.ips[0] : undefined;
     let mdns: makeMdns.MulticastDNS;
     try {
-      mdns = makeMdns({ reuseAddr: true, ...(iface ? { interface: iface, bind: '0.0.0.0' } : {}) });
+      // Loaded when first used, not when the extension activates.
+      const { default: create } = await import('multicast-dns');
+      mdns = create({ reuseAddr: true, ...(iface ? { interface: iface, bind: '0.0.0.0' } : {}) });
     } catch (err) {
       hooks.log('warn', `LAN discovery is off: ${(err as Error).message}`);
       return;
