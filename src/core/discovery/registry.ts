@@ -14,7 +14,8 @@ import type { ChannelHooks, DiscoveryChannel, SelfAnnouncement } from './channel
 
 /** The per-machine folder: PEERCHAT_DISCOVERY_DIR, else ~/.peerchat/nearby. */
 export function defaultRegistryDir(): string {
-  return process.env.PEERCHAT_DISCOVERY_DIR || path.join(os.homedir(), '.peerchat', 'nearby');
+  const fromEnv = process.env.PEERCHAT_DISCOVERY_DIR;
+  return fromEnv ? path.resolve(fromEnv) : path.join(os.homedir(), '.peerchat', 'nearby');
 }
 
 /** The host another process on this machine dials to reach a node bound to `bindHost`. */
