@@ -40,6 +40,7 @@ export class LanChannel implements DiscoveryChannel {
   private hooks: ChannelHooks | undefined;
   private ips: string[] = [];
   private lastAnswer = 0;
+  private stopped = false;
 
   constructor(private readonly o: LanOptions) {}
 
@@ -59,7 +60,9 @@ export class LanChannel implements DiscoveryChannel {
       return;
     }
     this.ips = lanAddresses(self.bindHost);
+    this.stopped = false;
     await this.open();
+    if (this.stopped) return; // stopped while the socket was opening
     this.interval = setInterval(() => this.tick(), this.o.intervalMs);
     this.interval.unref?.();
   }
@@ -94,7 +97,7 @@ export class LanChannel implements DiscoveryChannel {
     });
     mdns.on('error', (err: Error) => hooks.log('warn', `LAN discovery: ${err.message}`));
     mdns.on('warning', (err: Error) => hooks.log('trace', `LAN discovery: ${err.message}`));
-    if (!ready || this.mdns !== mdns) {
+    if (!ready || this.mdns !== mdns || this.stopped) {
       if (this.mdns === mdns) this.mdns = undefined;
       mdns.destroy();
       return;
@@ -155,6 +158,7 @@ export class LanChannel implements DiscoveryChannel {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.interval);
     this.interval = undefined;
     for (const t of this.timers) clearTimeout(t);
