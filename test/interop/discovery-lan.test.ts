@@ -41,10 +41,26 @@ function cannotRun(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root to create network namespaces (CI runs as root)';
   if (!run(['-V']).ok) return 'needs iproute2 (the ip command): apt-get install iproute2';
   if (!cliAvailable()) return `build first: ${CLI_PATH} is missing`;
-  const probe = `${RUN}-probe`;
-  const r = run(['netns', 'add', probe]);
-  run(['netns', 'del', probe]);
-  return r.ok ? undefined : `cannot create a network namespace here: ${r.out.trim()}`;
+  // Everything setup() needs, once in small: namespaces, a bridge, a veth pair across them.
+  const [p1, p2] = [`${RUN}-probe1`, `${RUN}-probe2`];
+  const steps = [
+    ['netns', 'add', p1],
+    ['netns', 'add', p2],
+    ['-n', p1, 'link', 'add', 'br0', 'type', 'bridge'],
+    ['link', 'add', 'eth0', 'netns', p2, 'type', 'veth', 'peer', 'name', 'p-x', 'netns', p1],
+    ['-n', p1, 'link', 'set', 'p-x', 'master', 'br0', 'up'],
+  ];
+  let why: string | undefined;
+  for (const step of steps) {
+    const r = run(step);
+    if (!r.ok) {
+      why = `cannot build test networks here (ip ${step.join(' ')}): ${r.out.trim()}`;
+      break;
+    }
+  }
+  run(['netns', 'del', p1]);
+  run(['netns', 'del', p2]);
+  return why;
 }
 
 /** Namespaces of earlier runs whose process is gone (a run killed before its cleanup). */
