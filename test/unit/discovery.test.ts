@@ -5,6 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
@@ -404,6 +405,23 @@ describe('discovery in the node: announcements proven by TLS', () => {
     a.unblock(`node:${b.nodeId}`);
     assert.equal(a.nearby().length, 1);
     assert.ok(a.peers.byNodeId(b.nodeId));
+  });
+
+  it('a check under way when the node stops is cut off: nothing stays open', async () => {
+    // A server that accepts and never speaks: the check waits for a banner that does not come.
+    const tarpit = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => tarpit.listen(0, '127.0.0.1', resolve));
+    const ch = new HandChannel();
+    const a = await node('ana5', { discovery: { mode: 'lan', channels: [ch] }, limits: { probeWaitMs: 30_000 } });
+    try {
+      ch.say({ type: 'heard', ann: { v: PROTOCOL_VERSION, nodeId: ID_B, name: 'slow', port: (tarpit.address() as net.AddressInfo).port }, host: '127.0.0.1' });
+      await until('the check connected', () => a.activeResources().timers > 0);
+      await a.shutdown();
+      live.delete(a);
+      assert.equal(a.activeResources().timers, 0);
+    } finally {
+      tarpit.close();
+    }
   });
 
   it('two nodes with one per-machine folder find each other; stop is a goodbye; off writes nothing', async () => {

@@ -15,6 +15,7 @@ import { PROTOCOL_VERSION } from '../native/frames';
 import type { DiscoveryChannel, Heard, SelfAnnouncement } from './channel';
 import { LanChannel } from './mdns';
 import { EMPTY_NEARBY, DiscoveryChannelKind, NearbyAction, NearbyEntry, NearbyLimits, NearbyState, nextDeadline, provenNodes, reduceNearby, spoofedEntries, toCheck } from './nearby';
+import type { Connection, Transport } from '../transport';
 import { proveIdentity, ProofOutcome } from './prove';
 import { defaultRegistryDir, MachineRegistry } from './registry';
 
@@ -43,6 +44,8 @@ export class Discovery {
   private channels: DiscoveryChannel[] = [];
   private deadline: NodeJS.Timeout | undefined;
   private readonly proving = new Set<string>();
+  /** The connections of checks under way: closed when discovery stops. */
+  private readonly proofSockets = new Set<Connection>();
   /** Bumped at every start and stop: a proof that ends after a restart is dropped. */
   private generation = 0;
   private running = false;
@@ -61,7 +64,7 @@ export class Discovery {
 
   /** Timers, sockets and proofs it holds (zero once stopped). */
   get resources(): number {
-    return this.channels.reduce((n, c) => n + c.resources, 0) + (this.deadline ? 1 : 0) + this.proving.size;
+    return this.channels.reduce((n, c) => n + c.resources, 0) + (this.deadline ? 1 : 0) + this.proofSockets.size;
   }
 
   /** Starts the channels of `s.mode` for this node, bound to `bindHost`. */
@@ -97,6 +100,8 @@ export class Discovery {
     const channels = this.channels;
     this.channels = [];
     await Promise.all(channels.map((c) => c.stop()));
+    for (const c of this.proofSockets) c.destroy();
+    this.proofSockets.clear();
     this.proving.clear();
     this.dispatch({ type: 'clear' });
   }
@@ -199,7 +204,7 @@ export class Discovery {
     this.state = reduceNearby(this.state, { type: 'checking', key: e.key }, this.limits).state;
     let outcome: ProofOutcome;
     try {
-      outcome = this.hooks.prove ? await this.hooks.prove(e.host, e.port) : await proveIdentity(ctx.transport, await ctx.identity.tls(), e.host, e.port, ctx.limits);
+      outcome = this.hooks.prove ? await this.hooks.prove(e.host, e.port) : await proveIdentity(this.tracked(), await ctx.identity.tls(), e.host, e.port, ctx.limits);
     } catch (err) {
       outcome = { error: (err as Error).message };
     }
@@ -216,6 +221,20 @@ export class Discovery {
       ctx.logDrop(`${e.host}:0`, 'nearby unreachable', `a nearby node announced at ${e.address} (${e.channel}) cannot be checked: ${outcome.error}`, 'info');
     }
     this.dispatch({ type: 'proved', key: e.key, now: ctx.now(), ...('peerId' in outcome ? { peerId: outcome.peerId } : { error: outcome.error }) });
+  }
+
+  /** The node's transport, keeping the connections it makes until they close. */
+  private tracked(): Transport {
+    const t = this.ctx.transport;
+    return {
+      listen: (host, port, onConnection) => t.listen(host, port, onConnection),
+      connect: (host, port) => {
+        const c = t.connect(host, port);
+        this.proofSockets.add(c);
+        c.once('close', () => this.proofSockets.delete(c));
+        return c;
+      },
+    };
   }
 
   /** One timer, for the next expiry or retry. */
