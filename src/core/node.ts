@@ -236,7 +236,12 @@ export class PeerNode extends EventEmitter<NodeEvents> {
 
   /** Discovery follows the listener: it announces the port we are bound to, and nothing while stopped. */
   private async startDiscovery(): Promise<void> {
-    await this.discovery.start(this.opts.discovery ?? { mode: 'off' }, this.opts.host);
+    try {
+      await this.discovery.start(this.opts.discovery ?? { mode: 'off' }, this.opts.host);
+    } catch (err) {
+      // Being found is a convenience: the node listens and chats without it.
+      this.emit('log', 'error', `discovery could not start: ${(err as Error).message}`);
+    }
   }
 
   /** Stops listening and closes native sessions; peers, history and outbox stay. */
