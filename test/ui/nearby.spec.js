@@ -24,6 +24,36 @@ function setWorkspaceSetting(workspace, key, value) {
   fs.writeFileSync(file, JSON.stringify(settings, null, 2));
 }
 
+/** Whether the per-machine folder holds the file of the node listening on `port`. */
+function announced(folder, port) {
+  for (const f of fs.existsSync(folder) ? fs.readdirSync(folder) : []) {
+    if (!f.endsWith('.json')) continue;
+    try {
+      if (JSON.parse(fs.readFileSync(path.join(folder, f), 'utf8')).port === port) return true;
+    } catch {
+      /* being rewritten */
+    }
+  }
+  return false;
+}
+
+/**
+ * Sets this window's peerchat.discovery and waits until its node follows: its file appears in
+ * the folder ("machine") or goes ("off"). Two quick writes of settings.json can reach VS Code as
+ * one change, so the setting is written again while the node has not followed (bounded).
+ */
+async function setDiscovery(workspace, folder, port, mode) {
+  const want = mode !== 'off';
+  for (let deadline = Date.now() + 30_000, next = 0; announced(folder, port) !== want; ) {
+    if (Date.now() > deadline) throw new Error(`the window on port ${port} did not follow peerchat.discovery = ${mode}`);
+    if (Date.now() >= next) {
+      setWorkspaceSetting(workspace, 'peerchat.discovery', mode);
+      next = Date.now() + 3_000;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** @param {SpecContext} t */
 exports['a terminal peer on this machine appears under Nearby by itself; a click opens its conversation; a message reaches it'] = async (t) => {
   const { page, port, workspace, ui, screenshot } = t;
@@ -35,7 +65,7 @@ exports['a terminal peer on this machine appears under Nearby by itself; a click
   await ui.expandView(page, 'Peers');
   await ui.waitForListening(port);
   await ui.dismissNotifications(page);
-  setWorkspaceSetting(workspace, 'peerchat.discovery', 'machine');
+  await setDiscovery(workspace, folder, port, 'machine');
   try {
     const cliPort = await ui.freePort();
     const cli = await startJsonProcess(
@@ -85,13 +115,14 @@ exports['a terminal peer on this machine appears under Nearby by itself; a click
     cli.send('/quit');
     await cli.waitFor((e) => e.type === 'bye', 5000, 'bye');
   } finally {
-    setWorkspaceSetting(workspace, 'peerchat.discovery', 'off');
+    await setDiscovery(workspace, folder, port, 'off');
   }
 };
 
 /** @param {SpecContext} t */
 exports['two PeerChat windows in one code-server find each other under Nearby and chat with no address typed'] = async (t) => {
   const { page, port, workspace, ui, codeServer, screenshot } = t;
+  const folder = ui.discoveryDir();
   // Window B: another folder in the same code-server (its own extension host, node and port),
   // discovery "machine" from the start; both windows share the run's per-machine folder.
   const wsB = await ui.createWorkspace({ label: 'ui-ws-nearby-b', settings: { 'peerchat.name': 'wanda', 'peerchat.discovery': 'machine' } });
@@ -99,7 +130,7 @@ exports['two PeerChat windows in one code-server find each other under Nearby an
   await ui.expandView(page, 'Chat');
   await ui.expandView(page, 'Peers');
   await ui.waitForListening(port);
-  setWorkspaceSetting(workspace, 'peerchat.discovery', 'machine');
+  await setDiscovery(workspace, folder, port, 'machine');
   const pageB = await ui.openWorkbench(page.context(), codeServer, wsB.dir);
   try {
     await ui.openPeerChat(pageB);
@@ -139,6 +170,6 @@ exports['two PeerChat windows in one code-server find each other under Nearby an
     await screenshot('two-windows-chat');
   } finally {
     await pageB.close().catch(() => {});
-    setWorkspaceSetting(workspace, 'peerchat.discovery', 'off');
+    await setDiscovery(workspace, folder, port, 'off');
   }
 };

@@ -407,6 +407,22 @@ describe('discovery in the node: announcements proven by TLS', () => {
     assert.ok(a.peers.byNodeId(b.nodeId));
   });
 
+  it('quick setting changes end in the last one (starts and stops run in order)', async () => {
+    const dir = path.join(tmpDir(), 'reg');
+    const a = await node('ana6', { discovery: { mode: 'off', dir } });
+    const mine = () => fs.existsSync(path.join(dir, registryFileName(a.nodeId)));
+    const first = a.reconfigure({ discovery: { mode: 'machine', dir } });
+    await a.reconfigure({ discovery: { mode: 'off', dir } });
+    await first;
+    assert.equal(mine(), false, 'machine then off: off');
+    const again = a.reconfigure({ discovery: { mode: 'machine', dir } });
+    const off = a.reconfigure({ discovery: { mode: 'off', dir } });
+    await a.reconfigure({ discovery: { mode: 'machine', dir } });
+    await Promise.all([again, off]);
+    assert.equal(mine(), true, 'machine, off, machine: machine');
+    assert.equal(a.discoveryMode, 'machine');
+  });
+
   it('a check under way when the node stops is cut off: nothing stays open', async () => {
     // A server that accepts and never speaks: the check waits for a banner that does not come.
     const tarpit = net.createServer(() => undefined);

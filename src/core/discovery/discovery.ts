@@ -49,6 +49,8 @@ export class Discovery {
   /** Bumped at every start and stop: a proof that ends after a restart is dropped. */
   private generation = 0;
   private running = false;
+  /** Starts and stops, one at a time. */
+  private chain: Promise<void> = Promise.resolve();
   /** What the views were last told (nearby and spoofed, as JSON). */
   private shown = '[[],[]]';
 
@@ -67,9 +69,27 @@ export class Discovery {
     return this.channels.reduce((n, c) => n + c.resources, 0) + (this.deadline ? 1 : 0) + this.proofSockets.size;
   }
 
-  /** Starts the channels of `s.mode` for this node, bound to `bindHost`. */
-  async start(s: DiscoverySettings, bindHost: string): Promise<void> {
-    await this.stop();
+  /**
+   * Starts the channels of `s.mode` for this node, bound to `bindHost`. Starts and stops run one
+   * after another, in the order asked: two quick setting changes end in the last one.
+   */
+  start(s: DiscoverySettings, bindHost: string): Promise<void> {
+    return this.queue(() => this.restart(s, bindHost));
+  }
+
+  /** Says goodbye on every channel and forgets what was nearby. */
+  stop(): Promise<void> {
+    return this.queue(() => this.halt());
+  }
+
+  private queue(step: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(step);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async restart(s: DiscoverySettings, bindHost: string): Promise<void> {
+    await this.halt();
     if (s.mode === 'off' && !s.channels) return;
     const gen = ++this.generation;
     this.running = true;
@@ -91,8 +111,7 @@ export class Discovery {
     );
   }
 
-  /** Says goodbye on every channel and forgets what was nearby. */
-  async stop(): Promise<void> {
+  private async halt(): Promise<void> {
     this.generation++;
     this.running = false;
     clearTimeout(this.deadline);
