@@ -78,7 +78,11 @@ function main() {
 
   console.log(`${layer}: ${files.length} file(s): ${files.map((f) => path.relative(REPO, f)).join(' ')}`);
   // Own process group, so whatever the tests spawn and forget can be found and killed.
-  const child = cp.spawn(process.execPath, nodeArgs, { cwd: REPO, stdio: 'inherit', detached: true });
+  // Discovery stays inside the run: terminal peers the tests start find nobody (off) unless a test
+  // asks, and then only in this run's own per-machine folder; the LAN only inside namespaces.
+  const discoveryDir = path.join(tmp, 'discovery');
+  const env = { ...process.env, PEERCHAT_DISCOVERY: process.env.PEERCHAT_DISCOVERY || 'off', PEERCHAT_DISCOVERY_DIR: discoveryDir };
+  const child = cp.spawn(process.execPath, nodeArgs, { cwd: REPO, stdio: 'inherit', detached: true, env });
   const killGroup = (sig) => {
     try {
       process.kill(-child.pid, sig);

@@ -15,6 +15,8 @@ command -v rg >/dev/null 2>&1 || need_apt+=(ripgrep)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 command -v g++ >/dev/null 2>&1 || need_apt+=(build-essential)
 [ -e /usr/include/gssapi/gssapi.h ] || need_apt+=(libkrb5-dev)
+# The LAN discovery test (interop) makes network namespaces with ip netns; it skips without root.
+if [ "$(id -u)" = 0 ]; then command -v ip >/dev/null 2>&1 || need_apt+=(iproute2); fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing Debian packages: ${need_apt[*]}"

@@ -1,6 +1,7 @@
 /**
  * The terminal peer: the same core as the extension, for people without VS Code and for tests.
  *   node dist/cli.js --port P [--host H] [--advertise IP] [--name N] [--data DIR] [--json]
+ *                    [--discovery lan|machine|off] [--discovery-dir DIR]
  * With --json: one command per stdin line, one JSON event per stdout line.
  */
 import * as fs from 'node:fs';
@@ -9,7 +10,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { defaultAdvertisedIp, isValidPort } from './core/address';
-import { ChatMessage } from './core/chatTypes';
+import { ChatMessage, DiscoveryMode } from './core/chatTypes';
 import { PeerChatError } from './core/errors';
 import { defaultName, nameProblem } from './core/names';
 import { PeerNode, PeerResult } from './core/node';
@@ -18,6 +19,11 @@ import { clip, forTerminal, forTerminalLines, jsonForTerminal } from './core/tex
 import { fenceLanguageOfPath, snippetMessage } from './protocol/snippet';
 
 const USAGE = `usage: peerchat --port P [--host H] [--advertise IP] [--name N] [--data DIR] [--json]
+                [--discovery lan|machine|off] [--discovery-dir DIR]
+
+  --discovery     find PeerChat nodes nearby and be found: lan (default: the LAN by multicast
+                  DNS, and this machine), machine (this machine only, no network traffic), off
+  --discovery-dir the per-machine folder (default ~/.peerchat/nearby, or $PEERCHAT_DISCOVERY_DIR)
 
 commands:
   /send HOST:PORT text     send a message to one peer
@@ -29,6 +35,7 @@ commands:
   /connectall              greet every known peer
   /disconnect HOST:PORT    tell a peer you leave (exit) and stop treating it as connected
   /peers                   list peers
+  /nearby                  list the PeerChat nodes nearby (their key checked), and spoofed announcements
   /prune                   PING every peer, remove those that do not answer
   /dialect HOST:PORT NAME  write to a classic peer in its own form (standard, lineMode, bracket,
                            bracketAt, bracketDated, pipe, json, headerless, handshake)
@@ -78,6 +85,8 @@ function main(): void {
         advertise: { type: 'string' },
         name: { type: 'string' },
         data: { type: 'string' },
+        discovery: { type: 'string' },
+        'discovery-dir': { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -96,6 +105,10 @@ function main(): void {
   if (why) fail(`--name "${name}": ${why}`);
   const json = args.json === true;
   const dataDir = args.data ?? path.join(os.homedir(), '.peerchat', String(port));
+  // The environment can set the defaults (test runs turn discovery off this way for every peer they start).
+  const discovery = args.discovery ?? process.env.PEERCHAT_DISCOVERY ?? 'lan';
+  if (!isDiscoveryMode(discovery)) fail(`--discovery must be lan, machine or off, not "${discovery}"`);
+  const discoveryDir = args['discovery-dir'] ?? process.env.PEERCHAT_DISCOVERY_DIR;
 
   // Every human line is built with safe() around whatever came from the network (names, texts,
   // addresses, reasons, errors); the whole line goes through forTerminal once more, so a field
@@ -117,6 +130,7 @@ function main(): void {
       advertisedIp: args.advertise ?? defaultAdvertisedIp(),
       inactiveAfterSeconds: 0,
       store,
+      discovery: { mode: discovery, ...(discoveryDir ? { dir: path.resolve(discoveryDir) } : {}) },
     });
   } catch (err) {
     fail(err instanceof PeerChatError ? err.message : String(err)); // a damaged identity key, say
@@ -164,6 +178,28 @@ function main(): void {
       { type: 'peers', peers: node.peerViews() },
       node.peerViews().length ? node.peerViews().map((p) => `  ${safe(p.state.padEnd(9))} ${safe((p.protocol === 'classic' ? p.dialect ?? 'classic' : p.protocol ?? '?').padEnd(9))} ${safe(p.name)} ${safe(p.address)} ${safe(p.learnedFrom)}${p.lastError ? `  (${safe(p.lastError)})` : ''}`).join('\n') : '  no peers yet',
     );
+
+  const nearby = () => {
+    const peers = node.nearby().map((n) => ({ nodeId: n.nodeId, name: n.name, address: n.address, fingerprint: n.fingerprint, learnedFrom: n.learnedFrom, known: n.known }));
+    const spoofed = node.spoofedAnnouncements();
+    return {
+      event: { type: 'nearby', peers, spoofed },
+      human: [
+        ...(peers.length ? peers.map((n) => `  ${safe(n.name)} ${safe(n.address)} ${n.fingerprint} ${n.learnedFrom}${n.known ? '' : ' (new)'}`) : ['  nobody nearby yet']),
+        ...spoofed.map((x) => `  ⚠ spoofed announcement at ${safe(x.address)}: claims ${safe(x.name)} (${x.nodeId.slice(0, 12)}…)${x.answeredBy ? ` but ${x.answeredBy.slice(0, 12)}… answered` : ''}: ignored`),
+      ].join('\n'),
+    };
+  };
+  // Printed again whenever it changes (with --json); a person sees who came and went.
+  let lastNearby = '';
+  node.on('nearby', () => {
+    const n = nearby();
+    const key = JSON.stringify(n.event);
+    if (key === lastNearby) return;
+    const before = lastNearby ? (JSON.parse(lastNearby) as { peers: { nodeId: string }[] }).peers.length : 0;
+    lastNearby = key;
+    out(n.event, n.event.peers.length !== before ? `  (nearby: ${n.event.peers.length} PeerChat node${n.event.peers.length === 1 ? '' : 's'}; /nearby lists them)` : '');
+  });
 
   let quitting = false;
   const quit = async () => {
@@ -268,6 +304,11 @@ function main(): void {
         case '/peers':
           peers();
           break;
+        case '/nearby': {
+          const n = nearby();
+          out(n.event, n.human);
+          break;
+        }
         case '/prune': {
           const r = await node.pruneInactive(true);
           out({ type: 'pruned', probed: r.probed, removed: r.inactive }, `  probed ${r.probed}, removed ${r.inactive.length}`);
@@ -317,6 +358,10 @@ function main(): void {
  */
 function safe(text: string | number | undefined): string {
   return forTerminalLines(String(text ?? ''));
+}
+
+function isDiscoveryMode(s: string): s is DiscoveryMode {
+  return s === 'lan' || s === 'machine' || s === 'off';
 }
 
 function time(ts: number): string {

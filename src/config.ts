@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { defaultAdvertisedIp } from './core/address';
+import type { DiscoveryMode } from './core/chatTypes';
 import { defaultName, nameProblem } from './core/names';
 
 /** The peerchat.* settings as plain values. Restricted ones are already ignored by VS Code in untrusted workspaces. */
@@ -17,6 +18,8 @@ export interface PeerChatConfig {
   sendExitOnDisconnect: boolean;
   readReceipts: boolean;
   historyLimit: number;
+  /** Restricted: an untrusted workspace cannot turn announcing on. */
+  discovery: DiscoveryMode;
 }
 
 export const SECTION = 'peerchat';
@@ -38,5 +41,10 @@ export function readConfig(): PeerChatConfig {
     sendExitOnDisconnect: c.get<boolean>('sendExitOnDisconnect') ?? true,
     readReceipts: c.get<boolean>('readReceipts') ?? true,
     historyLimit: Math.min(200_000, Math.max(100, c.get<number>('historyLimit') ?? 10_000)),
+    discovery: discoveryMode(c.get<string>('discovery')),
   };
+}
+
+function discoveryMode(v: string | undefined): DiscoveryMode {
+  return v === 'machine' || v === 'off' ? v : 'lan';
 }

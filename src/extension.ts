@@ -165,5 +165,8 @@ function nodeSettings(c: PeerChatConfig) {
     advertisedIp: c.advertisedIp,
     inactiveAfterSeconds: c.inactiveAfterSeconds,
     readReceipts: c.readReceipts,
+    // The per-machine folder is the same for every window and terminal peer of this user
+    // (PEERCHAT_DISCOVERY_DIR, else ~/.peerchat/nearby).
+    discovery: { mode: c.discovery },
   };
 }

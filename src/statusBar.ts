@@ -14,6 +14,7 @@ export class StatusBar extends Disposable {
     // every 100 ms, not once per message.
     const peersChanged = this.register(coalesce(100, () => this.update()));
     this.register(onNodeEvent(node, 'peers', peersChanged));
+    this.register(onNodeEvent(node, 'nearby', peersChanged));
     this.item.name = 'PeerChat';
     this.item.command = 'peerchat.openChat';
     this.update();
@@ -22,13 +23,15 @@ export class StatusBar extends Disposable {
 
   update(): void {
     const s = this.node.status;
-    const peers = this.node.peers.list().filter((p) => p.state !== 'gone').length;
+    // A nearby node nobody talked to is not a peer yet: it is counted as nearby.
+    const peers = this.node.peers.list().filter((p) => p.state !== 'gone' && !this.node.peers.nearbyOnly(p)).length;
+    const fresh = this.node.nearby().filter((n) => !n.known).length;
     const tip = new vscode.MarkdownString(undefined, false);
     tip.isTrusted = false;
     this.item.backgroundColor = undefined;
     switch (s.state) {
       case 'listening': {
-        this.item.text = `$(comment-discussion) PeerChat :${this.node.listeningPort} · ${peers} peer${peers === 1 ? '' : 's'}`;
+        this.item.text = `$(comment-discussion) PeerChat :${this.node.listeningPort} · ${peers} peer${peers === 1 ? '' : 's'}${fresh ? ` · ${fresh} nearby` : ''}`;
         const host = s.address.slice(0, s.address.lastIndexOf(':'));
         const exposure =
           host === '0.0.0.0' || host === '::'
@@ -37,7 +40,7 @@ export class StatusBar extends Disposable {
               ? 'this machine only'
               : `the network of ${host} only`;
         tip.appendText(
-          `Listening on ${s.address} (${exposure}).\nPeers reach you at ${this.node.address} as ${this.node.name}.\nYour fingerprint: ${this.node.fingerprint} (PeerChat: Copy My Fingerprint).\nClick to open the chat.`,
+          `Listening on ${s.address} (${exposure}).\nPeers reach you at ${this.node.address} as ${this.node.name}.\nYour fingerprint: ${this.node.fingerprint} (PeerChat: Copy My Fingerprint).\n${this.nearbyLine()}\nClick to open the chat.`,
         );
         break;
       }
@@ -56,5 +59,16 @@ export class StatusBar extends Disposable {
         break;
     }
     this.item.tooltip = tip;
+  }
+
+  /** How many PeerChat nodes are nearby, and where discovery looks. */
+  private nearbyLine(): string {
+    const mode = this.node.discoveryMode;
+    if (mode === 'off') return 'Discovery is off (peerchat.discovery): peers only by address.';
+    const all = this.node.nearby();
+    const fresh = all.filter((n) => !n.known).length;
+    const where = mode === 'lan' ? 'on this machine and your LAN' : 'on this machine';
+    const count = all.length === 0 ? 'No PeerChat nodes nearby' : `${all.length} PeerChat node${all.length === 1 ? '' : 's'} nearby`;
+    return `${count} ${where}${fresh ? ` (${fresh} new: Peers view → Nearby)` : ''}.`;
   }
 }

@@ -72,6 +72,38 @@ export interface PeerView {
   fingerprint?: string;
   /** Another key answered at this address: shown as a warning until the user trusts or removes it. */
   identityChanged?: boolean;
+  /** Discovered nearby (LAN or this machine) and not talked to yet: the Peers view shows it under
+   *  Nearby, not in the main list. */
+  nearby?: boolean;
+}
+
+/** Which setting of discovery: LAN and this machine, this machine only, or none. */
+export type DiscoveryMode = 'lan' | 'machine' | 'off';
+
+/** A PeerChat node that announces itself nearby and whose announced key answered (TLS). */
+export interface NearbyView {
+  nodeId: string;
+  name: string;
+  /** "IP:PORT" it was announced at. */
+  address: string;
+  fingerprint: string;
+  /** "lan" (multicast DNS) or "machine" (the per-machine folder). */
+  learnedFrom: 'lan' | 'machine';
+  /** Its conversation id (node:ID). */
+  conversation: string;
+  /** Talked to before (it is also in the main peer list): the Nearby group leaves it out. */
+  known: boolean;
+}
+
+/** An announcement another key answered for: shown as spoofed, never trusted. */
+export interface SpoofedView {
+  /** The node id the announcement claimed. */
+  nodeId: string;
+  name: string;
+  address: string;
+  learnedFrom: 'lan' | 'machine';
+  /** The node id that really answered there, when one did. */
+  answeredBy?: string;
 }
 
 export type NodeStatus =

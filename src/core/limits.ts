@@ -131,6 +131,31 @@ export interface Limits {
   /** Entries of the block list (IPs, addresses, node ids): it is read on every accepted
    *  connection and kept in one small file, so it stays small; past it, blocking is refused. */
   maxBlocked: number;
+
+  // ---- discovery (nearby PeerChat nodes: the LAN and this machine)
+  /** How often a node says "I am here" on the LAN (mDNS) and refreshes its file in the
+   *  per-machine folder; the folder is read this often too. */
+  announceIntervalMs: number;
+  /** A node not heard of for this long leaves Nearby (three announcements missed); a goodbye
+   *  takes it out at once. */
+  nearbyExpireMs: number;
+  /** The per-machine folder is read this often (a file watch makes it sooner where it works). */
+  registryPollMs: number;
+  /** Nearby entries kept at once, and from one LAN address: anyone on the LAN can send
+   *  announcements, so a flood of them cannot grow the table or the work it causes. */
+  maxNearby: number;
+  maxNearbyPerHost: number;
+  /** Identity checks (a TLS handshake to prove the announced key) running at once, and how long
+   *  an unreachable announcement waits before it is checked again. */
+  maxProofsAtOnce: number;
+  proofRetryMs: number;
+  /** Bytes of one announcement we read (an mDNS packet, a file in the per-machine folder);
+   *  records per packet, files per folder read. */
+  maxAnnouncementBytes: number;
+  maxRecordsPerPacket: number;
+  maxRegistryFiles: number;
+  /** Answers to mDNS queries at most this often: a query flood cannot make us flood the LAN. */
+  mdnsAnswerEveryMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -189,6 +214,17 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxWebviewMessagesPerSecond: 50,
   webviewPageSize: 1_000,
   maxBlocked: 1_000,
+  announceIntervalMs: 10_000,
+  nearbyExpireMs: 30_000,
+  registryPollMs: 2_000,
+  maxNearby: 64,
+  maxNearbyPerHost: 8,
+  maxProofsAtOnce: 4,
+  proofRetryMs: 30_000,
+  maxAnnouncementBytes: 4_096,
+  maxRecordsPerPacket: 32,
+  maxRegistryFiles: 256,
+  mdnsAnswerEveryMs: 1_000,
 });
 
 export function withLimits(overrides?: Partial<Limits>): Limits {

@@ -6,13 +6,14 @@
 import { EventEmitter } from 'node:events';
 import { addressKey, parseAddress } from './address';
 import type { Channel, PeerResult } from './channel';
-import { ChatMessage, EVERYONE, NodeStatus, PeerView, SelfInfo } from './chatTypes';
+import { ChatMessage, EVERYONE, NearbyView, NodeStatus, PeerView, SelfInfo, SpoofedView } from './chatTypes';
 import { ClassicChannel } from './classic/channel';
 import { ClassicInbound } from './classic/inbound';
 import { DIALECT_LABELS } from './classic/dialects/registry';
 import { isDialectName } from './classic/dialects/types';
 import { ClassicListener } from './classic/net/listener';
 import type { LogLevel, NodeContext } from './context';
+import { Discovery, DiscoverySettings } from './discovery/discovery';
 import { PeerChatError } from './errors';
 import { receiptArrived } from './history/delivery';
 import { MessageLog } from './history/log';
@@ -55,6 +56,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   private readonly native: NativeChannel;
   private readonly liveness: Liveness;
   private readonly blocking: Blocking;
+  private readonly discovery: Discovery;
   private readonly ctx: NodeContext;
   private listener: ClassicListener | undefined;
   private statusValue: NodeStatus = { state: 'stopped' };
@@ -109,6 +111,12 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     this.history.load((id) => this.native.delivery.outbox.has(id));
     this.native.delivery.reconcile();
     this.peers.protect = (p) => !!p.nodeId && this.native.delivery.hasQueued(p.nodeId);
+    this.discovery = new Discovery(ctx, {
+      changed: () => this.emit('nearby'),
+      dial: (address) => void this.native.sessions.dial(address),
+      isReady: (nodeId) => this.native.sessions.isReady(nodeId),
+      isBlocked: (q) => !!this.blocking.list.match(q),
+    });
     this.peers.on('changed', () => {
       this.emit('peers');
       this.saver.schedule();
@@ -136,6 +144,11 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     return this.identity.fingerprint;
   }
 
+  /** Which discovery runs while the node listens: lan, machine or off. */
+  get discoveryMode(): 'lan' | 'machine' | 'off' {
+    return this.opts.discovery?.mode ?? 'off';
+  }
+
   get listeningPort(): number {
     return this.me.port;
   }
@@ -144,8 +157,22 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     return { name: this.opts.name, address: this.address, status: this.statusValue };
   }
 
+  /** Peers as the views show them; a nearby node nobody talked to yet carries `nearby: true`. */
   peerViews(): PeerView[] {
-    return this.peers.list().filter((p) => !this.blocking.list.match({ address: p.address, nodeId: p.nodeId })).map(toPeerView);
+    return this.peers
+      .list()
+      .filter((p) => !this.blocking.list.match({ address: p.address, nodeId: p.nodeId }))
+      .map((p) => (this.peers.nearbyOnly(p) ? { ...toPeerView(p), nearby: true } : toPeerView(p)));
+  }
+
+  /** PeerChat nodes announcing themselves nearby (LAN, this machine) whose key answered. */
+  nearby(): NearbyView[] {
+    return this.discovery.nearby();
+  }
+
+  /** Announcements another key answered for: never trusted, shown as a warning. */
+  spoofedAnnouncements(): SpoofedView[] {
+    return this.discovery.spoofed();
   }
 
   /** The kept history (at most maxHistory messages), oldest first. */
@@ -175,7 +202,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
    * timer left behind to keep VS Code's extension host busy).
    */
   activeResources(): { listening: boolean; incoming: number; sessions: number; handshaking: number; timers: number; dialing: number } {
-    const timers = this.liveness.pending + this.saver.pending + this.native.sessions.reconnects.pending + this.peers.pendingTimers;
+    const timers = this.liveness.pending + this.saver.pending + this.native.sessions.reconnects.pending + this.peers.pendingTimers + this.discovery.resources;
     return { listening: !!this.listener, incoming: this.listener?.connectionCount ?? 0, ...this.native.sessions.counts(), timers };
   }
 
@@ -204,10 +231,23 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     this.emit('log', 'info', `listening on ${this.opts.host}:${this.me.port}; peers reach you at ${this.address} (node ${this.nodeId.slice(0, 8)})`);
     this.liveness.schedule(this.opts.inactiveAfterSeconds ?? 0);
     this.native.redialWanted();
+    await this.startDiscovery();
+  }
+
+  /** Discovery follows the listener: it announces the port we are bound to, and nothing while stopped. */
+  private async startDiscovery(): Promise<void> {
+    try {
+      await this.discovery.start(this.opts.discovery ?? { mode: 'off' }, this.opts.host);
+    } catch (err) {
+      // Being found is a convenience: the node listens and chats without it.
+      this.emit('log', 'error', `discovery could not start: ${(err as Error).message}`);
+    }
   }
 
   /** Stops listening and closes native sessions; peers, history and outbox stay. */
   async stop(): Promise<void> {
+    // The goodbye goes out first: the others drop us from Nearby at once.
+    await this.discovery.stop();
     this.liveness.stop();
     const l = this.listener;
     this.listener = undefined;
@@ -225,12 +265,15 @@ export class PeerNode extends EventEmitter<NodeEvents> {
   async reconfigure(next: Partial<Omit<NodeOptions, 'store' | 'limits' | 'now' | 'transport' | 'identity'>>): Promise<void> {
     if (next.name !== undefined) validateName(next.name);
     const rebind = (next.host !== undefined && next.host !== this.opts.host) || (next.port !== undefined && next.port !== this.opts.port);
+    const rediscover = (next.name !== undefined && next.name !== this.opts.name) || (next.discovery !== undefined && !sameDiscovery(next.discovery, this.opts.discovery));
     this.opts = { ...this.opts, ...next };
     if (next.inactiveAfterSeconds !== undefined) this.liveness.schedule(this.opts.inactiveAfterSeconds ?? 0);
     if (rebind && (this.listener || this.statusValue.state === 'error')) {
       await this.stop();
       this.me.bound(0);
       await this.start();
+    } else if (rediscover && this.listener) {
+      await this.startDiscovery();
     }
   }
 
@@ -375,6 +418,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     const r = this.blocking.block(t, this.ctx.now(), this.blockParts());
     this.emit('log', 'info', `blocked ${r.target}${r.removed.length ? `; removed ${r.removed.join(', ')} from the peers` : ''}${r.queued ? `; ${r.queued} queued messages stay in the outbox until cancelled` : ''}`);
     this.emit('blocked');
+    this.discovery.refresh(); // a blocked node leaves Nearby
     return r;
   }
 
@@ -384,6 +428,7 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     if (!r) return undefined;
     this.emit('log', 'info', `unblocked ${r.target}`);
     this.emit('blocked');
+    this.discovery.refresh();
     return r;
   }
 
@@ -447,4 +492,8 @@ export class PeerNode extends EventEmitter<NodeEvents> {
     const text = this.dropLog.take(dropKey(remote, reason), line);
     if (text) this.emit('log', level, text);
   }
+}
+
+function sameDiscovery(a: DiscoverySettings | undefined, b: DiscoverySettings | undefined): boolean {
+  return (a?.mode ?? 'off') === (b?.mode ?? 'off') && a?.dir === b?.dir && a?.channels === b?.channels;
 }

@@ -1,6 +1,7 @@
 /** What the node is built with, and what it reports. */
 import type { ChatMessage, NodeStatus } from './chatTypes';
 import type { LogLevel } from './context';
+import type { DiscoverySettings } from './discovery/discovery';
 import type { Identity } from './identity/identity';
 import type { Limits } from './limits';
 import type { Store } from './store';
@@ -27,6 +28,9 @@ export interface NodeOptions {
   transport?: Transport;
   /** This node's key and certificate (default: the store's). */
   identity?: Identity;
+  /** Finding PeerChat nodes nearby: "lan" (the LAN and this machine), "machine", "off" (the default
+   *  here: the extension and the terminal peer choose). */
+  discovery?: DiscoverySettings;
 }
 
 export interface NodeEvents {
@@ -37,4 +41,6 @@ export interface NodeEvents {
   log: [LogLevel, string];
   /** The block list changed (block, unblock). */
   blocked: [];
+  /** The nearby nodes (or the spoofed announcements) changed. */
+  nearby: [];
 }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { PeerView } from '../core/chatTypes';
+import { PeerView, SpoofedView } from '../core/chatTypes';
 import { DIALECT_LABELS, DialectName } from '../core/classic/dialects';
 import { PeerNode } from '../core/node';
 import { Disposable } from '../lifecycle';
@@ -12,6 +12,24 @@ const ICONS: Record<PeerView['state'], [string, string]> = {
   gone: ['circle-slash', 'disabledForeground'],
 };
 
+/** The Nearby group: discovered PeerChat nodes not talked to yet, and spoofed announcements. */
+interface NearbyGroup {
+  kind: 'nearby';
+  count: number;
+}
+
+interface SpoofedItem {
+  kind: 'spoofed';
+  view: SpoofedView;
+}
+
+/** A row of the Peers view: a peer (main list or Nearby), the Nearby group, a spoofed announcement. */
+export type PeersElement = PeerView | NearbyGroup | SpoofedItem;
+
+function isPeer(e: PeersElement): e is PeerView {
+  return !('kind' in e);
+}
+
 function ago(ts: number | undefined): string {
   if (!ts) return 'never';
   const s = Math.round((Date.now() - ts) / 1000);
@@ -20,9 +38,15 @@ function ago(ts: number | undefined): string {
   return new Date(ts).toLocaleString();
 }
 
-/** The Peers view: one row per peer, redrawn when the node's peer table changes; the view's description shows who you are. */
-export class PeersTreeProvider extends Disposable implements vscode.TreeDataProvider<PeerView> {
-  private readonly changed = this.register(new vscode.EventEmitter<PeerView | undefined>());
+const whereFound = (learnedFrom: string | undefined) => (learnedFrom === 'machine' ? 'this machine' : 'the LAN');
+
+/**
+ * The Peers view: Nearby first (PeerChat nodes that announce themselves and that you have not
+ * talked to), then one row per peer; redrawn when the peer table or Nearby changes. The view's
+ * description shows who you are.
+ */
+export class PeersTreeProvider extends Disposable implements vscode.TreeDataProvider<PeersElement> {
+  private readonly changed = this.register(new vscode.EventEmitter<PeersElement | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
   /** Every message of a burst touches the peer table (last seen): one redraw per 100 ms at most. */
   readonly refresh = this.register(coalesce(100, () => this.changed.fire(undefined)));
@@ -30,13 +54,74 @@ export class PeersTreeProvider extends Disposable implements vscode.TreeDataProv
   constructor(private readonly node: PeerNode) {
     super();
     this.register(onNodeEvent(node, 'peers', this.refresh));
+    this.register(onNodeEvent(node, 'nearby', this.refresh));
   }
 
-  getChildren(element?: PeerView): PeerView[] {
-    return element ? [] : this.node.peerViews();
+  getChildren(element?: PeersElement): PeersElement[] {
+    const views = this.node.peerViews();
+    if (element) {
+      if (isPeer(element) || element.kind !== 'nearby') return [];
+      return [...views.filter((p) => p.nearby), ...this.node.spoofedAnnouncements().map((view): SpoofedItem => ({ kind: 'spoofed', view }))];
+    }
+    const near = views.filter((p) => p.nearby).length + this.node.spoofedAnnouncements().length;
+    return [...(near ? [{ kind: 'nearby', count: views.filter((p) => p.nearby).length } as NearbyGroup] : []), ...views.filter((p) => !p.nearby)];
   }
 
-  getTreeItem(p: PeerView): vscode.TreeItem {
+  /** The peer rows of the main list (not Nearby), as shown. */
+  peerRows(): PeerView[] {
+    return this.getChildren().filter(isPeer);
+  }
+
+  /** The rows under Nearby: nearby peers, then spoofed announcements. */
+  nearbyRows(): PeersElement[] {
+    const group = this.getChildren().find((e) => !isPeer(e) && e.kind === 'nearby');
+    return group ? this.getChildren(group) : [];
+  }
+
+  getTreeItem(e: PeersElement): vscode.TreeItem {
+    if (isPeer(e)) return e.nearby ? this.nearbyItem(e) : this.peerItem(e);
+    if (e.kind === 'nearby') {
+      const item = new vscode.TreeItem('Nearby', vscode.TreeItemCollapsibleState.Expanded);
+      item.id = 'peerchat.nearby';
+      item.description = `${e.count} PeerChat node${e.count === 1 ? '' : 's'}`;
+      item.iconPath = new vscode.ThemeIcon('broadcast');
+      item.tooltip = 'PeerChat nodes that announce themselves on this machine or your LAN, and whose key was checked. Click one to open its conversation: a message connects natively (encrypted).';
+      item.contextValue = 'nearbyGroup';
+      return item;
+    }
+    const s = e.view;
+    const item = new vscode.TreeItem(`⚠ spoofed: ${s.name}`, vscode.TreeItemCollapsibleState.None);
+    item.id = `spoofed:${s.learnedFrom}:${s.address}:${s.nodeId}`;
+    item.description = s.address;
+    item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+    item.tooltip = [
+      `Spoofed announcement at ${s.address} (${whereFound(s.learnedFrom)})`,
+      `It claims to be ${s.name} (node ${s.nodeId.slice(0, 16)}…), but ${s.answeredBy ? `another key (node ${s.answeredBy.slice(0, 16)}…)` : 'another key'} answered there.`,
+      'PeerChat ignores it: nothing is sent to it.',
+    ].join('\n');
+    item.contextValue = 'spoofed';
+    return item;
+  }
+
+  /** A nearby node: name, short fingerprint and address; a click opens its conversation. */
+  private nearbyItem(p: PeerView): vscode.TreeItem {
+    const item = new vscode.TreeItem(p.name, vscode.TreeItemCollapsibleState.None);
+    item.id = p.address;
+    item.description = [p.fingerprint ? p.fingerprint.split('-').slice(0, 2).join('-') : undefined, p.address].filter(Boolean).join(' · ');
+    item.iconPath = new vscode.ThemeIcon('radio-tower', new vscode.ThemeColor('charts.blue'));
+    item.tooltip = [
+      `${p.name} — ${p.address}`,
+      `Found on ${whereFound(p.learnedFrom)}: a PeerChat node you have not talked to yet.`,
+      `Its key answered at this address (TLS): fingerprint ${p.fingerprint ?? '?'}. Not verified: PeerChat: Verify Peer… compares safety numbers.`,
+      ...(p.nodeId ? [`Node id: ${p.nodeId.slice(0, 16)}…`] : []),
+      'Click to open its conversation; a message connects natively (encrypted).',
+    ].join('\n');
+    item.contextValue = `peer.${p.state}.native.nearby`;
+    item.command = { command: 'peerchat.openConversation', title: 'Open Conversation', arguments: [p.conversation] };
+    return item;
+  }
+
+  private peerItem(p: PeerView): vscode.TreeItem {
     const item = new vscode.TreeItem(p.name, vscode.TreeItemCollapsibleState.None);
     item.id = p.address;
     const protocol = p.protocol === 'classic' && p.dialect && p.dialect !== 'standard' ? p.dialect : p.protocol ?? '?';

@@ -106,6 +106,8 @@ runLayerCli({
         'peerchat.knownPeers': [`${h.HOST}:${peer.port}`],
         'peerchat.autoStart': false,
         'peerchat.name': 'untrusted_ws',
+        // Announcing on the LAN is the user's choice, not a repository's (the user says "off").
+        'peerchat.discovery': 'lan',
       },
       env: { PEERCHAT_TEST_PEER_PORT: String(peer.port), PEERCHAT_TEST_PEER_LOG: peer.logFile, PEERCHAT_TEST_PEER_MARKER: MARKER },
       testInfo: { peerPort: peer.port, peerLog: peer.logFile, peerMarker: MARKER },

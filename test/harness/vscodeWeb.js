@@ -321,6 +321,25 @@ function codeServerBin() {
 }
 
 /**
+ * Discovery stays inside the test run: one fresh per-machine folder for this harness process, set
+ * as PEERCHAT_DISCOVERY_DIR for everything it starts (code-server, its extension host, terminal
+ * peers), and PEERCHAT_DISCOVERY=off for terminal peers that do not choose. The extension's
+ * peerchat.discovery is "off" in the user and workspace settings below; a spec that wants
+ * discovery turns it on ("machine" only: never the LAN from here) and uses this folder.
+ */
+let discoveryFolder;
+function discoveryDir() {
+  if (!discoveryFolder) {
+    discoveryFolder = tempDir('discovery');
+    const dir = discoveryFolder;
+    onCleanup(() => rmrf(dir));
+    process.env.PEERCHAT_DISCOVERY_DIR = dir;
+    if (!process.env.PEERCHAT_DISCOVERY) process.env.PEERCHAT_DISCOVERY = 'off';
+  }
+  return discoveryFolder;
+}
+
+/**
  * A fresh workspace folder whose .vscode/settings.json makes the extension's node listen on a
  * free loopback port. Also writes .vscode/peerchat-test.json ({ port, ... }) for suites that
  * prefer a file to the PEERCHAT_TEST_* environment variables.
@@ -331,11 +350,13 @@ async function createWorkspace({ label = 'ws', settings = {}, extra = {} } = {})
   const dir = path.join(root, 'workspace');
   fs.mkdirSync(dir, { recursive: true });
   const port = await freePort();
+  discoveryDir();
   writeJson(path.join(dir, '.vscode', 'settings.json'), {
     'peerchat.port': port,
     'peerchat.host': HOST,
     'peerchat.advertisedAddress': HOST,
     'peerchat.autoStart': true,
+    'peerchat.discovery': 'off',
     ...settings,
   });
   writeJson(path.join(dir, '.vscode', 'peerchat-test.json'), { port, workspace: dir, ...extra });
@@ -375,7 +396,10 @@ async function startCodeServer({ label = 'cs', folder, vsix, env = {}, logFile, 
   const userDataDir = path.join(root, 'user-data');
   const extensionsDir = path.join(root, 'extensions');
   fs.mkdirSync(extensionsDir, { recursive: true });
+  const discovery = discoveryDir();
   writeJson(path.join(userDataDir, 'User', 'settings.json'), {
+    // An untrusted workspace's value is ignored (restricted setting): the user's holds.
+    'peerchat.discovery': 'off',
     'workbench.startupEditor': 'none',
     'workbench.tips.enabled': false,
     'workbench.enableExperiments': false,
@@ -400,6 +424,7 @@ async function startCodeServer({ label = 'cs', folder, vsix, env = {}, logFile, 
     XDG_DATA_HOME: path.join(root, 'xdg-data'),
     // VS Code puts its IPC sockets in the temp dir; keep them in ours (removed at the end).
     TMPDIR: path.join(root, 'tmp'),
+    PEERCHAT_DISCOVERY_DIR: discovery,
     ...env,
   };
   fs.mkdirSync(/** @type {string} */ (childEnv.TMPDIR), { recursive: true });
@@ -780,6 +805,7 @@ module.exports = {
   codeServerBin,
   createWorkspace,
   startCodeServer,
+  discoveryDir,
   UNTRUSTED_USER_SETTINGS,
   launchBrowser,
   remoteUri,

@@ -7,7 +7,8 @@
 //   user settings (trusted):  peerchat.host / peerchat.advertisedAddress = 127.0.0.1
 //   workspace (untrusted):    peerchat.port = PEERCHAT_TEST_PORT, peerchat.host / advertisedAddress
 //                             = 127.0.0.3, peerchat.knownPeers = ["127.0.0.1:PEERCHAT_TEST_PEER_PORT"],
-//                             peerchat.autoStart = false, peerchat.name = "untrusted_ws"
+//                             peerchat.autoStart = false, peerchat.name = "untrusted_ws",
+//                             peerchat.discovery = "lan" (the user's: "off")
 // The harness listens on the knownPeers address from before code-server starts and logs every
 // connection to PEERCHAT_TEST_PEER_LOG.
 import * as assert from 'assert';
@@ -25,6 +26,7 @@ interface NodeLike {
   status: { state: string; address?: string };
   address: string;
   name: string;
+  discoveryMode: string;
   peerViews(): { address: string }[];
 }
 
@@ -125,6 +127,8 @@ suite('workspace trust: untrusted workspace', () => {
     assert.strictEqual(c.get<string>('advertisedAddress'), HOST, 'peerchat.advertisedAddress (user 127.0.0.1, workspace 127.0.0.3)');
     assert.deepStrictEqual(c.get<string[]>('knownPeers'), [], 'peerchat.knownPeers (default [], workspace names the watched peer)');
     assert.strictEqual(c.get<boolean>('autoStart'), true, 'peerchat.autoStart (default true, workspace false)');
+    assert.strictEqual(c.get<string>('discovery'), 'off', 'peerchat.discovery (user off, workspace lan)');
+    assert.strictEqual(api.node.discoveryMode, 'off', 'the node announces nothing');
   });
 
   test('settings that are not restricted take the workspace values', () => {

@@ -43,7 +43,7 @@ suite('block: Block Peer and Unblock Peer', () => {
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
 
-  const listed = (address: string): PeerView | undefined => api.peersTree.getChildren().find((p) => p.address === address);
+  const listed = (address: string): PeerView | undefined => api.peersTree.peerRows().find((p) => p.address === address);
 
   test('blocking a classic peer from its row hides it, drops what claims it, never dials it; unblock restores it', async function () {
     this.timeout(30_000);

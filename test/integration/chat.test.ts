@@ -45,7 +45,7 @@ suite('chat: node, commands, tree, settings, history', () => {
       assert.match(await peer.next(), new RegExp(`^127\\.0\\.0\\.1:${testEnv().port} \\S+ Hello, I am connecting!$`));
       assert.strictEqual(a.node.peers.get(peer.addr)?.state, 'connected');
 
-      const items = a.peersTree.getChildren();
+      const items = a.peersTree.peerRows();
       const row = items.find((p) => p.address === peer.addr);
       assert.ok(row, 'the Peers view lists the peer');
       const item = a.peersTree.getTreeItem(row);
@@ -75,7 +75,7 @@ suite('chat: node, commands, tree, settings, history', () => {
     await rawSend(testEnv().port, '127.0.0.1:45999 classmate hi from python');
     const m = await until('the message', () => a.node.getHistory().find((x) => x.text === 'hi from python'));
     assert.strictEqual(m.name, 'classmate');
-    assert.ok(a.peersTree.getChildren().some((p) => p.address === '127.0.0.1:45999' && p.name === 'classmate'));
+    assert.ok(a.peersTree.peerRows().some((p) => p.address === '127.0.0.1:45999' && p.name === 'classmate'));
   });
 
   test('Remove Inactive Peers probes with PING and removes the silent', async () => {

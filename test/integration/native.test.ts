@@ -55,7 +55,7 @@ suite('native: this window ↔ a terminal peer', () => {
     assert.strictEqual(peer.name, 'termi');
     assert.strictEqual(peer.state, 'connected');
     const tree = vscode.extensions.getExtension<PeerChatApi>('peerchat.peerchat')!.exports.peersTree;
-    const row = tree.getChildren().find((p) => p.address === address);
+    const row = tree.peerRows().find((p) => p.address === address);
     assert.ok(row);
     assert.match(String(tree.getTreeItem(row).description), /native/);
     assert.match(String(tree.getTreeItem(row).tooltip), /Node id: [0-9a-f]{8}/);

@@ -60,7 +60,7 @@ suite('trust: encrypted, verified, unencrypted', () => {
 
   function rowOf(address: string): vscode.TreeItem {
     const tree = api.peersTree;
-    const row = tree.getChildren().find((p) => p.address === address);
+    const row = tree.peerRows().find((p) => p.address === address);
     assert.ok(row, `the Peers view lists ${address}`);
     return tree.getTreeItem(row);
   }

@@ -15,7 +15,9 @@ export class PeerExchange {
   infos(exceptNodeId: string | undefined): PeerInfo[] {
     return this.ctx.peers
       .list()
-      .filter((p) => p.protocol === 'native' && p.nodeId && p.nodeId !== exceptNodeId && p.state !== 'gone')
+      // A nearby node nobody talked to is not ours to pass on (its per-machine address means
+      // nothing elsewhere, and the LAN hears it by itself).
+      .filter((p) => p.protocol === 'native' && p.nodeId && p.nodeId !== exceptNodeId && p.state !== 'gone' && !this.ctx.peers.nearbyOnly(p))
       .slice(0, 200)
       .map((p) => ({ nodeId: p.nodeId as string, address: p.address, name: p.name, lastSeen: p.lastSeen }));
   }

@@ -355,7 +355,9 @@ export class Sessions {
     const id = s?.remote?.nodeId;
     if (!id) {
       const incompatible = /incompatible PeerChat protocol/.test(reason);
-      if (reason !== 'node stopped') ctx.log(incompatible ? 'error' : 'warn', `native connection${dialedAddress ? ` to ${dialedAddress}` : ''} closed before its handshake: ${reason}`);
+      // A connection closed right after TLS is what a nearby node's identity check looks like.
+      const checked = !dialedAddress && reason === 'connection closed';
+      if (reason !== 'node stopped') ctx.log(incompatible ? 'error' : checked ? 'trace' : 'warn', `native connection${dialedAddress ? ` to ${dialedAddress}` : ''} closed before its handshake: ${reason}`);
       const rec = dialedAddress ? ctx.peers.get(dialedAddress) : undefined;
       if (rec && this.readyAt(rec.address)) return; // the other connection of a simultaneous dial won
       if (rec) {

@@ -10,7 +10,16 @@ import { sanitizePeerName } from '../names';
 export type PeerState = 'connected' | 'known' | 'inactive' | 'gone';
 
 /** How the peer came to be in the table. */
-export type PeerSource = 'message' | 'connect' | 'settings' | 'restored' | 'exchange';
+export type PeerSource = 'message' | 'connect' | 'settings' | 'restored' | 'exchange' | 'lan' | 'machine';
+
+/**
+ * A peer that is in the table only because it announces itself nearby (LAN or this machine):
+ * never in a session, never wanted or verified. It leaves the table when it stops announcing and
+ * is not stored; once talked to it is a peer like any other.
+ */
+export function discoveredOnly(p: PeerRecord): boolean {
+  return (p.source === 'lan' || p.source === 'machine') && !p.proven && !p.wanted && !p.verified && p.lastSeen === undefined;
+}
 
 export interface PeerRecord {
   /** "IP:PORT" of its listening address: the table key. */
@@ -123,6 +132,11 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
     return rec;
   }
 
+  /** In the table only as a nearby node (discoveredOnly), with nothing queued for it. */
+  nearbyOnly(p: PeerRecord): boolean {
+    return discoveredOnly(p) && !this.protect(p);
+  }
+
   get pendingTimers(): number {
     return this.lastSeenTimer ? 1 : 0;
   }
@@ -153,7 +167,8 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
   }
 
   toStored(): StoredPeer[] {
-    return this.list().map(({ address, host, port, name, lastSeen, lastError, source, protocol, nodeId, learnedVia, wanted, dialect, dialectManual, verified, newIdentity, proven, namesake }) => ({
+    // A nearby node nobody talked to is not kept: it is back as soon as it announces itself.
+    return this.list().filter((p) => !this.nearbyOnly(p)).map(({ address, host, port, name, lastSeen, lastError, source, protocol, nodeId, learnedVia, wanted, dialect, dialectManual, verified, newIdentity, proven, namesake }) => ({
       address,
       host,
       port,
@@ -214,6 +229,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
       .filter((p) => p.address !== keep && !p.wanted && !this.protect(p))
       .sort(
         (a, b) =>
+          Number(discoveredOnly(b)) - Number(discoveredOnly(a)) ||
           Number(b.source === 'exchange') - Number(a.source === 'exchange') ||
           Number(a.state === 'connected') - Number(b.state === 'connected') ||
           (a.lastSeen ?? 0) - (b.lastSeen ?? 0),
