@@ -51,15 +51,17 @@ async function closeWindowB() {
 
 /**
  * A's message to B in B's conversation, shown in B: after this both have the conversation and
- * B's chat shows it (B's tab for A is its only one besides Everyone).
+ * B's chat shows it. B's tab for A is found by A's own name (B also has tabs for the peers it
+ * learned from A by peer exchange, such as the terminal peers of earlier specs).
  */
 async function aWritesToB(chatA, chatB, text) {
   await chatA.locator('.tab', { hasText: 'bertha' }).click();
   await typeInComposer(chatA, text);
   await chatB.locator('.tab', { hasText: 'Everyone' }).click();
   await chatB.locator('.msg.in', { hasText: text }).waitFor({ timeout: 15_000 });
-  const tabA = chatB.locator('.tab').filter({ hasNotText: 'Everyone' }).first();
-  await tabA.click();
+  const nameA = (await chatA.locator('.who').first().innerText()).split(' @ ')[0].trim();
+  const exact = new RegExp(`^\\s*${nameA.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+  await chatB.locator('.tab', { has: chatB.locator('.label', { hasText: exact }) }).click();
 }
 
 /** Runs Verify Peer… and returns the modal dialog once it shows a safety number. */
