@@ -225,7 +225,9 @@ exports['Open Chat in Editor shows the same chat beside the code, live in both, 
   await again.locator('.tab', { hasText: 'coder' }).click();
   await again.locator('.msg.in', { hasText: 'live in both places' }).waitFor({ timeout: 20_000 });
   await screenshot('panel-after-reload');
-  await ui.runCommand(page, 'View: Close Editor');
+  // Closed, or every later spec's window would restore it (a second chat webview).
+  await ui.runCommand(page, 'View: Close All Editors');
+  await panelTab.waitFor({ state: 'detached', timeout: 10_000 });
 };
 
 /**
