@@ -643,22 +643,24 @@ async function expandView(page, name, { timeout = 15_000 } = {}) {
 
 /** Selector of the outer iframe of this extension's webviews (add `[...]` filters as needed). */
 const WEBVIEW_IFRAME = `iframe.webview.ready[src*="extensionId=${EXTENSION_ID}"]`;
+/** The same, of the side bar's Chat view only (not a chat panel in the editor area). */
+const VIEW_IFRAME = `${WEBVIEW_IFRAME}[src*="purpose=webviewView"]`;
 
 /**
  * The content frame of the Chat webview (two iframes deep) as a playwright FrameLocator, once
- * its document has loaded (readyState complete, fonts loaded). Only one PeerChat webview is
- * expected; pass `index` when there are several.
+ * its document has loaded (readyState complete, fonts loaded): the side bar's Chat view, or with
+ * `anyWebview` the `index`th of every PeerChat webview (chat panels in the editor area too).
  */
-async function chatFrame(page, { timeout = 30_000, index = 0 } = {}) {
-  const frame = await chatFrameHandle(page, { timeout, index });
+async function chatFrame(page, { timeout = 30_000, index = 0, anyWebview = false } = {}) {
+  const frame = await chatFrameHandle(page, { timeout, index, anyWebview });
   await frame.waitForFunction(() => document.readyState === 'complete', null, { timeout });
   await frame.evaluate(() => document.fonts && document.fonts.ready.then(() => undefined)).catch(() => {});
-  return page.frameLocator(WEBVIEW_IFRAME).nth(index).frameLocator('#active-frame');
+  return page.frameLocator(anyWebview ? WEBVIEW_IFRAME : VIEW_IFRAME).nth(index).frameLocator('#active-frame');
 }
 
 /** The Chat webview's content frame as a playwright Frame (for evaluate/waitForFunction). */
-async function chatFrameHandle(page, { timeout = 30_000, index = 0 } = {}) {
-  const outer = page.locator(WEBVIEW_IFRAME).nth(index);
+async function chatFrameHandle(page, { timeout = 30_000, index = 0, anyWebview = false } = {}) {
+  const outer = page.locator(anyWebview ? WEBVIEW_IFRAME : VIEW_IFRAME).nth(index);
   await outer.waitFor({ state: 'attached', timeout });
   const outerFrame = await (await outer.elementHandle({ timeout })).contentFrame();
   const inner = outerFrame.locator('#active-frame');

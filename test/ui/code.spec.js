@@ -243,7 +243,7 @@ async function panelFrame(page, ui, { timeout = 30_000 } = {}) {
     const n = await frames.count();
     for (let i = 0; i < n; i++) {
       const box = await frames.nth(i).boundingBox().catch(() => null);
-      if (box && box.width > 0 && box.x >= right - 1) return ui.chatFrame(page, { index: i, timeout });
+      if (box && box.width > 0 && box.x >= right - 1) return ui.chatFrame(page, { index: i, timeout, anyWebview: true });
     }
     if (Date.now() > deadline) {
       const all = await page.locator('iframe.webview').evaluateAll((fs) => fs.map((f) => `${f.className} ${JSON.stringify(f.getBoundingClientRect())} ${f.getAttribute('src')?.slice(0, 80)}`));
