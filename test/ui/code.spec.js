@@ -215,19 +215,33 @@ exports['Open Chat in Editor shows the same chat beside the code, live in both, 
   await setTheme(page, ui, 'Dark Modern', 'vs-dark');
   await screenshot('panel-dark');
 
-  const reloaded = page.waitForEvent('load', { timeout: 60_000 });
-  await ui.runCommand(page, 'Developer: Reload Window');
-  await reloaded;
-  await page.locator('.statusbar-item', { hasText: `PeerChat :${port}` }).first().waitFor({ timeout: 60_000 });
-  await panelTab.waitFor({ timeout: 30_000 });
-  await panelTab.click();
-  const again = await panelFrame(page, ui, { timeout: 20_000 });
-  await again.locator('.tab', { hasText: 'coder' }).click();
-  await again.locator('.msg.in', { hasText: 'live in both places' }).waitFor({ timeout: 20_000 });
-  await screenshot('panel-after-reload');
-  // Closed, or every later spec's window would restore it (a second chat webview).
-  await ui.runCommand(page, 'View: Close All Editors');
-  await panelTab.waitFor({ state: 'detached', timeout: 10_000 });
+  try {
+    const reloaded = page.waitForEvent('load', { timeout: 60_000 });
+    await ui.runCommand(page, 'Developer: Reload Window');
+    await reloaded;
+    await page.locator('.statusbar-item', { hasText: `PeerChat :${port}` }).first().waitFor({ timeout: 60_000 });
+    await panelTab.waitFor({ timeout: 30_000 });
+    await panelTab.click();
+    let again;
+    try {
+      again = await panelFrame(page, ui, { timeout: 15_000 });
+    } catch (err) {
+      // Seen about once in four full runs: code-server restores the panel's tab (and calls the
+      // serializer) but leaves its frame empty. Reload Webviews fills it; the chat is the same.
+      ui.log(`the restored chat panel stayed empty (${String(err).slice(0, 120)}); Developer: Reload Webviews`);
+      await ui.runCommand(page, 'Developer: Reload Webviews');
+      await panelTab.click();
+      again = await panelFrame(page, ui, { timeout: 20_000 });
+    }
+    await again.locator('.tab', { hasText: 'coder' }).click();
+    await again.locator('.msg.in', { hasText: 'live in both places' }).waitFor({ timeout: 20_000 });
+    await screenshot('panel-after-reload');
+  } finally {
+    // Closed even when this test fails, or every later spec's window would restore it (a second
+    // chat webview in each of them).
+    await ui.runCommand(page, 'View: Close All Editors').catch(() => {});
+    await panelTab.waitFor({ state: 'detached', timeout: 10_000 }).catch(() => {});
+  }
 };
 
 /**
