@@ -106,6 +106,9 @@ async function main() {
     let page;
     try {
       page = await h.openWorkbench(browser, cs, ws.dir);
+      // Each spec file starts with no editor open: the shared workspace would otherwise restore
+      // what earlier specs left (a chat panel is a second chat webview, a diff takes the focus).
+      await h.runCommand(page, 'View: Close All Editors').catch((err) => h.log(`closing restored editors: ${err.message}`));
     } catch (err) {
       console.log(`    ✘ opening the workbench: ${(err && err.message) || err}`);
       counts.failed += Math.max(tests.length, 1);
