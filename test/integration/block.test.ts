@@ -13,14 +13,12 @@ import type { PeerChatApi } from '../../src/extension';
 import { classicReceiver } from '../support/classicReceiver';
 import { freePort } from '../support/freePort';
 import { rawSend } from '../support/rawSend';
-import { until as untilThen } from '../support/until';
 import { Cli } from './support/cli';
+import { startedPeerChat, untilDescribed } from './support/peerchat';
 
 let describeState: () => string = () => '';
 
-function until<T>(what: string, f: () => T | undefined | false, ms = 8000): Promise<T> {
-  return untilThen(what, f, ms, () => describeState());
-}
+const until = untilDescribed(() => describeState());
 
 suite('block: Block Peer and Unblock Peer', () => {
   let api: PeerChatApi;
@@ -30,11 +28,7 @@ suite('block: Block Peer and Unblock Peer', () => {
 
   suiteSetup(async function () {
     this.timeout(30_000);
-    const ext = vscode.extensions.getExtension<PeerChatApi>('peerchat.peerchat')!;
-    await ext.activate();
-    cliPath = path.join(ext.extensionPath, 'dist', 'cli.js');
-    api = ext.exports;
-    await api.started;
+    ({ api, cliPath } = await startedPeerChat());
     describeState = () => `peers: ${JSON.stringify(api.node.peerViews())}; blocked: ${JSON.stringify(api.node.blocked())}`;
   });
 

@@ -9,8 +9,8 @@ import * as vscode from 'vscode';
 import type { PeerChatApi } from '../../src/extension';
 import { classicReceiver } from '../support/classicReceiver';
 import { freePort } from '../support/freePort';
-import { until as untilThen } from '../support/until';
 import { Cli } from './support/cli';
+import { startedPeerChat, untilDescribed } from './support/peerchat';
 
 const SAFETY = /^\d{5}( \d{5}){11}$/;
 const FINGERPRINT = /^[A-Z2-7]{4}(-[A-Z2-7]{4}){4}$/;
@@ -22,9 +22,7 @@ function parts(item: vscode.TreeItem): string[] {
   return String(item.description).split(' · ');
 }
 
-function until<T>(what: string, f: () => T | undefined | false, ms = 8000): Promise<T> {
-  return untilThen(what, f, ms, () => describeState());
-}
+const until = untilDescribed(() => describeState());
 
 suite('trust: encrypted, verified, unencrypted', () => {
   let api: PeerChatApi;
@@ -34,11 +32,7 @@ suite('trust: encrypted, verified, unencrypted', () => {
 
   suiteSetup(async function () {
     this.timeout(30_000);
-    const ext = vscode.extensions.getExtension<PeerChatApi>('peerchat.peerchat')!;
-    await ext.activate();
-    cliPath = path.join(ext.extensionPath, 'dist', 'cli.js');
-    api = ext.exports; // one object for the extension's lifetime: api.node is the current node
-    await api.started;
+    ({ api, cliPath } = await startedPeerChat());
     describeState = () => `peers: ${JSON.stringify(api.node.peerViews())}`;
   });
 
