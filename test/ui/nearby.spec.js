@@ -13,6 +13,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { startJsonProcess } = require('./support/jsonProcess');
+const { typeInComposer } = require('./support/peers');
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 
@@ -54,6 +55,21 @@ async function setDiscovery(workspace, folder, port, mode) {
   }
 }
 
+/**
+ * Clicks a Nearby row until its conversation's tab is the selected one (within 15 s). A click
+ * that lands while the tree redraws finds its command gone (VS Code drops the old rows'
+ * commands), so it clicks again.
+ */
+async function clickUntilOpen(page, ui, row, selectedTab) {
+  for (let deadline = Date.now() + 15_000; ; ) {
+    await row.click();
+    if (await selectedTab.waitFor({ timeout: 3_000 }).then(() => true, () => false)) return;
+    if (Date.now() > deadline) throw new Error('clicking the Nearby row never opened its conversation');
+    console.log('      (the Nearby row was redrawn under the click: clicking again)');
+    await ui.dismissNotifications(page);
+  }
+}
+
 /** @param {SpecContext} t */
 exports['a terminal peer on this machine appears under Nearby by itself; a click opens its conversation; a message reaches it'] = async (t) => {
   const { page, port, workspace, ui, screenshot } = t;
@@ -89,22 +105,9 @@ exports['a terminal peer on this machine appears under Nearby by itself; a click
     await ui.parkMouse(page);
     await screenshot('nearby');
 
-    // A click that lands while the tree redraws finds its command gone (VS Code drops the old
-    // rows' commands): click again until the conversation is open, within a deadline.
     const chat = await ui.chatFrame(page);
-    const tab = chat.locator('.tab[aria-selected="true"]', { hasText: 'nearbee' });
-    for (let deadline = Date.now() + 15_000; ; ) {
-      await row.click();
-      const open = await tab.waitFor({ timeout: 3_000 }).then(() => true, () => false);
-      if (open) break;
-      if (Date.now() > deadline) throw new Error('clicking the Nearby row never opened its conversation');
-      console.log('      (the Nearby row was redrawn under the click: clicking again)');
-      await ui.dismissNotifications(page);
-    }
-    const input = chat.locator('#input');
-    await input.click();
-    await input.fill('found you without an address');
-    await input.press('Enter');
+    await clickUntilOpen(page, ui, row, chat.locator('.tab[aria-selected="true"]', { hasText: 'nearbee' }));
+    await typeInComposer(chat, 'found you without an address');
     const got = await cli.waitFor((e) => e.type === 'message' && e.text === 'found you without an address', 15_000, 'the message at the terminal peer');
     assert.ok(got.origin, 'native: the message names its origin node');
     await chat.locator('.msg.out', { hasText: 'found you without an address' }).locator('.state-delivered, .state-read').waitFor({ timeout: 15_000 });
@@ -150,18 +153,8 @@ exports['two PeerChat windows in one code-server find each other under Nearby an
 
     // A clicks B's row and writes: B's chat shows it, natively (its conversation says encrypted).
     const chatA = await ui.chatFrame(page);
-    const tab = chatA.locator('.tab[aria-selected="true"]', { hasText: 'wanda' });
-    for (let deadline = Date.now() + 15_000; ; ) {
-      await rowInA.click();
-      if (await tab.waitFor({ timeout: 3_000 }).then(() => true, () => false)) break;
-      if (Date.now() > deadline) throw new Error('clicking the Nearby row never opened its conversation');
-      console.log('      (the Nearby row was redrawn under the click: clicking again)');
-      await ui.dismissNotifications(page);
-    }
-    const input = chatA.locator('#input');
-    await input.click();
-    await input.fill('hello window B, found nearby');
-    await input.press('Enter');
+    await clickUntilOpen(page, ui, rowInA, chatA.locator('.tab[aria-selected="true"]', { hasText: 'wanda' }));
+    await typeInComposer(chatA, 'hello window B, found nearby');
     const chatB = await ui.chatFrame(pageB);
     await chatB.locator('.msg.in', { hasText: 'hello window B, found nearby' }).waitFor({ timeout: 15_000 });
     await chatA.locator('.msg.out', { hasText: 'hello window B, found nearby' }).locator('.state-delivered, .state-read').waitFor({ timeout: 15_000 });
