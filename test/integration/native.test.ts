@@ -7,15 +7,12 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { PeerChatApi } from '../../src/extension';
 import { freePort } from '../support/freePort';
-import { until as untilThen } from '../support/until';
 import { Cli } from './support/cli';
+import { startedPeerChat, untilDescribed } from './support/peerchat';
 
 let describeState: () => string = () => '';
 
-/** until() with this suite's default deadline and the node's state in the failure message. */
-function until<T>(what: string, f: () => T | undefined | false, ms = 8000): Promise<T> {
-  return untilThen(what, f, ms, () => describeState());
-}
+const until = untilDescribed(() => describeState());
 
 suite('native: this window ↔ a terminal peer', () => {
   let api: PeerChatApi;
@@ -25,11 +22,7 @@ suite('native: this window ↔ a terminal peer', () => {
 
   suiteSetup(async function () {
     this.timeout(30_000);
-    const ext = vscode.extensions.getExtension<PeerChatApi>('peerchat.peerchat')!;
-    await ext.activate();
-    cliPath = path.join(ext.extensionPath, 'dist', 'cli.js');
-    api = ext.exports; // stays current across the chat suite's reload
-    await api.started;
+    ({ api, cliPath } = await startedPeerChat()); // api stays current across the chat suite's reload
   });
 
   suiteTeardown(async () => {
@@ -54,7 +47,7 @@ suite('native: this window ↔ a terminal peer', () => {
     const peer = await until('native peer', () => node.peers.get(address)?.protocol === 'native' && node.peers.get(address));
     assert.strictEqual(peer.name, 'termi');
     assert.strictEqual(peer.state, 'connected');
-    const tree = vscode.extensions.getExtension<PeerChatApi>('peerchat.peerchat')!.exports.peersTree;
+    const tree = api.peersTree;
     const row = tree.peerRows().find((p) => p.address === address);
     assert.ok(row);
     assert.match(String(tree.getTreeItem(row).description), /native/);

@@ -237,8 +237,8 @@ exports['Open Chat in Editor shows the same chat beside the code, live in both, 
     await again.locator('.msg.in', { hasText: 'live in both places' }).waitFor({ timeout: 20_000 });
     await screenshot('panel-after-reload');
   } finally {
-    // Closed even when this test fails, or every later spec's window would restore it (a second
-    // chat webview in each of them).
+    // Closed even when this test fails: the tests after it in this file share the window, and a
+    // chat panel left open is a second chat webview there.
     await ui.runCommand(page, 'View: Close All Editors').catch(() => {});
     await panelTab.waitFor({ state: 'detached', timeout: 10_000 }).catch(() => {});
   }
